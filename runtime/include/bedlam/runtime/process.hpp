@@ -1,0 +1,567 @@
+// Processes: the coroutine type a process body returns (Process), nested coroutines a process
+// awaits (Async<T>), the per-process control block (detail::Proc), and the handle a process uses
+// to act on the world (Self). The same code runs on the simulator and on the threaded scheduler.
+#pragma once
+
+#include <coroutine>
+#include <cstddef>
+#include <exception>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "bedlam/runtime/assert.hpp"
+#include "bedlam/runtime/message.hpp"
+#include "bedlam/runtime/types.hpp"
+
+namespace bedlam {
+
+class Runtime;
+class Self;
+
+/// Raised by Self::link when the target does not exist and the caller does not trap exits
+/// (otp-semantics §1.6). Uncaught, it ends the process with reason `noproc`.
+struct NoProcError : std::runtime_error {
+    NoProcError() : std::runtime_error("noproc") {}
+};
+
+/// The return type of a process body: `Process body(Self self, Args... args)`.
+class [[nodiscard]] Process {
+public:
+    struct promise_type {
+        Process get_return_object() noexcept {
+            return Process(std::coroutine_handle<promise_type>::from_promise(*this));
+        }
+        std::suspend_always initial_suspend() const noexcept { return {}; }
+        std::suspend_always final_suspend() const noexcept { return {}; }
+        void return_void() const noexcept {}
+        void unhandled_exception() noexcept { error = std::current_exception(); }
+
+        std::exception_ptr error;
+    };
+    using Handle = std::coroutine_handle<promise_type>;
+
+    Process(Process&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+    Process& operator=(Process&&) = delete;
+    Process(const Process&) = delete;
+    Process& operator=(const Process&) = delete;
+    ~Process() {
+        if (handle_) {
+            handle_.destroy();
+        }
+    }
+
+    Handle release() noexcept { return std::exchange(handle_, {}); }
+
+private:
+    explicit Process(Handle h) noexcept : handle_(h) {}
+    Handle handle_;
+};
+
+/// A coroutine a process awaits: `Async<int> f(Self self); ... int x = co_await f(self);`.
+/// Receives inside it suspend the whole process. Exceptions propagate to the awaiter.
+template <typename T = void>
+class [[nodiscard]] Async {
+    struct PromiseBase {
+        std::coroutine_handle<> continuation;
+        std::exception_ptr error;
+
+        std::suspend_always initial_suspend() const noexcept { return {}; }
+        auto final_suspend() const noexcept {
+            struct Final {
+                bool await_ready() const noexcept { return false; }
+                std::coroutine_handle<> await_suspend(
+                    std::coroutine_handle<> h) const noexcept {
+                    return cont ? cont : std::noop_coroutine();
+                    static_cast<void>(h);
+                }
+                void await_resume() const noexcept {}
+                std::coroutine_handle<> cont;
+            };
+            return Final{continuation};
+        }
+        void unhandled_exception() noexcept { error = std::current_exception(); }
+    };
+    struct ValuePromise : PromiseBase {
+        template <typename U>
+        void return_value(U&& v) {
+            value.emplace(std::forward<U>(v));
+        }
+        std::optional<T> value;
+    };
+    struct VoidPromise : PromiseBase {
+        void return_void() const noexcept {}
+    };
+
+public:
+    struct promise_type : std::conditional_t<std::is_void_v<T>, VoidPromise, ValuePromise> {
+        Async get_return_object() noexcept {
+            return Async(std::coroutine_handle<promise_type>::from_promise(*this));
+        }
+    };
+    using Handle = std::coroutine_handle<promise_type>;
+
+    Async(Async&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+    Async& operator=(Async&&) = delete;
+    Async(const Async&) = delete;
+    Async& operator=(const Async&) = delete;
+    ~Async() {
+        if (handle_) {
+            handle_.destroy();
+        }
+    }
+
+    bool await_ready() const noexcept { return false; }
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
+        handle_.promise().continuation = awaiting;
+        return handle_;
+    }
+    T await_resume() {
+        auto& p = handle_.promise();
+        if (p.error) {
+            std::rethrow_exception(p.error);
+        }
+        if constexpr (!std::is_void_v<T>) {
+            return std::move(*p.value);
+        }
+    }
+
+private:
+    explicit Async(Handle h) noexcept : handle_(h) {}
+    Handle handle_;
+};
+
+namespace detail {
+
+/// Finds the first clause that accepts an envelope: returns its index + 1, or 0.
+struct Matcher {
+    std::size_t (*fn)(const void* ctx, const Envelope* e) = nullptr;
+    const void* ctx = nullptr;
+};
+
+/// What a step of a process ended in.
+enum class StepResult : std::uint8_t { runnable, blocked, exited };
+
+/// Links and monitors, allocated on first use so that a plain process stays small.
+struct ProcLinks {
+    std::set<Pid> links;
+    std::map<MonitorRef, Pid> monitors_out;  // Monitors this process holds: ref -> target.
+    std::map<MonitorRef, Pid> monitors_in;   // Monitors on this process: ref -> watcher.
+};
+
+/// The control block of one process. Fields below "owner only" are touched only by the thread
+/// that is running the process; other threads only push onto `inbox` and count references.
+class Proc {
+public:
+    Proc(Runtime* runtime, Pid pid) noexcept : runtime_(runtime), pid_(pid) {}
+    Proc(const Proc&) = delete;
+    Proc& operator=(const Proc&) = delete;
+    ~Proc();
+
+    [[nodiscard]] Pid pid() const noexcept { return pid_; }
+    [[nodiscard]] Runtime& runtime() const noexcept { return *runtime_; }
+    Inbox& inbox() noexcept { return inbox_; }
+
+    void ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+    void unref() noexcept {
+        if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            delete this;
+        }
+    }
+
+    // -- Set-up, before the process first runs -------------------------------------------------
+    void set_body(Process::Handle top) noexcept {
+        top_ = top;
+        resume_point_ = top;
+    }
+    ProcLinks& links();
+
+    // -- Driven by the scheduler ---------------------------------------------------------------
+    /// Handles pending signals, then resumes the coroutine if it can make progress.
+    StepResult step();
+    /// Ends a process that never ran to completion, without sending any signal (runtime
+    /// teardown).
+    void discard() noexcept;
+    /// True if the process waits in a receive with no time-out (deadlock reporting).
+    [[nodiscard]] bool waits_forever() const noexcept { return receiving_ && !timer_.valid(); }
+    [[nodiscard]] bool receiving() const noexcept { return receiving_; }
+    [[nodiscard]] std::size_t mailbox_size() const noexcept;
+
+    // -- Called by the process through Self -----------------------------------------------------
+    bool begin_receive(Matcher matcher, Ticks timeout);
+    void suspend_receive(std::coroutine_handle<> h);
+    void suspend_yield(std::coroutine_handle<> h) noexcept {
+        resume_point_ = h;
+        yielded_ = true;
+    }
+    [[nodiscard]] bool timed_out() const noexcept { return timed_out_; }
+    Envelope* take_matched(std::size_t& index) noexcept {
+        index = matched_index_;
+        return std::exchange(matched_, nullptr);
+    }
+    [[nodiscard]] bool trap_exit() const noexcept { return trap_exit_; }
+    bool set_trap_exit(bool on) noexcept { return std::exchange(trap_exit_, on); }
+    /// Moves pending signals into the mailbox, applying exit-signal rules (§1.3).
+    void drain();
+    /// Removes the first DOWN message for `ref` from the mailbox; true if one was there.
+    bool flush_down(MonitorRef ref) noexcept;
+    /// Removes the first EXIT message from `from` from the mailbox; true if one was there.
+    bool flush_exit(Pid from) noexcept;
+    [[nodiscard]] bool has_pending_exit() const noexcept { return pending_exit_.has_value(); }
+    /// Makes the process exit with `reason` at its next step (an injected crash).
+    void inject_exit(ExitReason reason) {
+        if (!pending_exit_) {
+            pending_exit_ = std::move(reason);
+        }
+    }
+
+private:
+    void handle(Envelope* e);
+    void handle_exit_signal(Envelope* e);
+    void append(Envelope* e) noexcept;
+    bool scan();
+    void die(ExitReason reason, Envelope* rest);
+    void terminate(ExitReason reason);
+    ExitReason reason_from_body() const;
+
+    Runtime* runtime_;
+    Pid pid_;
+    std::atomic<std::uint32_t> refs_{1};
+    std::atomic<bool> has_name_{false};  // Set by the registry; read at exit (see release_name).
+    Inbox inbox_;
+
+    // -- Owner only ------------------------------------------------------------------------------
+    Process::Handle top_;
+    std::coroutine_handle<> resume_point_;
+    Envelope* mailbox_ = nullptr;       // Oldest first.
+    Envelope** mailbox_tail_ = &mailbox_;
+    Envelope** scan_ = &mailbox_;       // First envelope the current receive has not tried.
+    Envelope* matched_ = nullptr;       // Non-null iff the current receive found a message.
+    Envelope* deferred_ = nullptr;      // Signals that arrived after a fatal one in a batch.
+    std::size_t matched_index_ = 0;
+    Matcher matcher_;
+    TimerRef timer_;                    // The current receive's time-out, if armed.
+    Ticks receive_timeout_ = -1;        // The time-out of the receive being set up.
+    std::uint64_t receive_seq_ = 0;
+    std::optional<ExitReason> pending_exit_;
+    std::unique_ptr<ProcLinks> links_;
+    bool receiving_ = false;
+    bool timed_out_ = false;
+    bool yielded_ = false;
+    bool trap_exit_ = false;
+    bool dead_ = false;
+
+    friend class bedlam::Runtime;
+};
+
+// -- Receive clauses -------------------------------------------------------------------------
+
+template <typename F>
+struct CallableTraits : CallableTraits<decltype(&F::operator())> {};
+template <typename C, typename R, typename A>
+struct CallableTraits<R (C::*)(A) const> {
+    using Result = R;
+    using Arg = A;
+};
+template <typename C, typename R, typename A>
+struct CallableTraits<R (C::*)(A)> {
+    using Result = R;
+    using Arg = A;
+};
+template <typename C, typename R, typename A>
+struct CallableTraits<R (C::*)(A) const noexcept> : CallableTraits<R (C::*)(A) const> {};
+template <typename C, typename R, typename A>
+struct CallableTraits<R (C::*)(A) noexcept> : CallableTraits<R (C::*)(A)> {};
+template <typename R, typename A>
+struct CallableTraits<R (*)(A)> {
+    using Result = R;
+    using Arg = A;
+};
+
+/// A clause with a guard: matches a message of the handler's type only if `guard` holds.
+template <typename Guard, typename Handler>
+struct Guarded {
+    Guard guard;
+    Handler handler;
+};
+
+template <typename H>
+struct ClauseTraits {
+    using Arg = typename CallableTraits<H>::Arg;
+    using Message = std::remove_cvref_t<Arg>;
+    using Result = typename CallableTraits<H>::Result;
+    static bool accepts(const H& /*h*/, const Envelope* e) noexcept {
+        return e->tag == tag_of<Message>();
+    }
+    static Result invoke(H& h, Envelope* e) {
+        auto& value = static_cast<Boxed<Message>*>(e)->value;
+        if constexpr (std::is_lvalue_reference_v<Arg> &&
+                      !std::is_const_v<std::remove_reference_t<Arg>>) {
+            return h(value);
+        } else {
+            return h(std::move(value));
+        }
+    }
+};
+
+template <typename G, typename H>
+struct ClauseTraits<Guarded<G, H>> {
+    using Inner = ClauseTraits<H>;
+    using Message = typename Inner::Message;
+    using Result = typename Inner::Result;
+    static bool accepts(const Guarded<G, H>& c, const Envelope* e) {
+        return Inner::accepts(c.handler, e) &&
+               c.guard(static_cast<const Boxed<Message>*>(e)->value);
+    }
+    static Result invoke(Guarded<G, H>& c, Envelope* e) { return Inner::invoke(c.handler, e); }
+};
+
+struct NoTimeout {
+    void operator()() const noexcept {}
+};
+
+template <typename... Rs>
+struct CommonResult {
+    using Type = std::common_type_t<Rs...>;
+};
+template <>
+struct CommonResult<> {
+    using Type = void;
+};
+
+/// The result of a receive: the common type of its clauses' results and, if it has one, of its
+/// `after` handler's.
+template <typename TimeoutHandler, typename... Clauses>
+struct ReceiveResult {
+    using Type = typename CommonResult<typename ClauseTraits<Clauses>::Result...,
+                                       std::invoke_result_t<TimeoutHandler&>>::Type;
+};
+template <typename... Clauses>
+struct ReceiveResult<NoTimeout, Clauses...> {
+    using Type = typename CommonResult<typename ClauseTraits<Clauses>::Result...>::Type;
+};
+
+/// The awaiter behind `co_await self.receive(clauses...)[.after(d, handler)]`.
+template <typename TimeoutHandler, typename... Clauses>
+class [[nodiscard]] Receive {
+public:
+    using Result = typename ReceiveResult<TimeoutHandler, Clauses...>::Type;
+
+    Receive(Proc* proc, Ticks timeout, TimeoutHandler on_timeout, Clauses... clauses)
+        : proc_(proc),
+          timeout_(timeout),
+          on_timeout_(std::move(on_timeout)),
+          clauses_(std::move(clauses)...) {}
+
+    /// Adds an `after` clause: if no message matches within `d`, `handler()` runs instead.
+    /// A zero time-out only looks at the mailbox once (`after 0`).
+    template <typename H>
+    Receive<H, Clauses...> after(Duration d, H handler) && {
+        BEDLAM_ASSERT(d.count() >= 0);
+        return std::apply(
+            [&](Clauses&... cs) {
+                return Receive<H, Clauses...>(proc_, d.count(), std::move(handler),
+                                              std::move(cs)...);
+            },
+            clauses_);
+    }
+
+    bool await_ready() { return proc_->begin_receive(Matcher{&match, this}, timeout_); }
+    void await_suspend(std::coroutine_handle<> h) { proc_->suspend_receive(h); }
+    Result await_resume() {
+        std::size_t index = 0;
+        Envelope* e = proc_->take_matched(index);
+        if (e == nullptr) {
+            BEDLAM_ASSERT(proc_->timed_out());
+            if constexpr (std::is_same_v<TimeoutHandler, NoTimeout> || std::is_void_v<Result>) {
+                on_timeout_();
+                if constexpr (!std::is_void_v<Result>) {
+                    BEDLAM_ASSERT(false);  // A receive without `after` never times out.
+                    std::terminate();
+                } else {
+                    return;
+                }
+            } else {
+                return on_timeout_();
+            }
+        }
+        std::unique_ptr<Envelope> owned(e);
+        return dispatch(index, e, std::index_sequence_for<Clauses...>{});
+    }
+
+private:
+    static std::size_t match(const void* ctx, const Envelope* e) {
+        const auto* self = static_cast<const Receive*>(ctx);
+        return self->match_clauses(e, std::index_sequence_for<Clauses...>{});
+    }
+
+    template <std::size_t... I>
+    std::size_t match_clauses(const Envelope* e, std::index_sequence<I...> /*unused*/) const {
+        std::size_t found = 0;
+        static_cast<void>(e);  // Unused when there are no clauses (a plain sleep).
+        static_cast<void>(
+            ((ClauseTraits<Clauses>::accepts(std::get<I>(clauses_), e) ? (found = I + 1, true)
+                                                                        : false) ||
+             ...));
+        return found;
+    }
+
+    template <std::size_t I, std::size_t... Rest>
+    Result dispatch_one(std::size_t index, Envelope* e) {
+        if (index == I || sizeof...(Rest) == 0) {
+            using C = std::tuple_element_t<I, std::tuple<Clauses...>>;
+            if constexpr (std::is_void_v<Result>) {
+                ClauseTraits<C>::invoke(std::get<I>(clauses_), e);
+                return;
+            } else {
+                return static_cast<Result>(ClauseTraits<C>::invoke(std::get<I>(clauses_), e));
+            }
+        }
+        if constexpr (sizeof...(Rest) > 0) {
+            return dispatch_one<Rest...>(index, e);
+        }
+    }
+
+    template <std::size_t... I>
+    Result dispatch(std::size_t index, Envelope* e, std::index_sequence<I...> /*unused*/) {
+        if constexpr (sizeof...(I) == 0) {
+            static_cast<void>(index);
+            static_cast<void>(e);
+            BEDLAM_ASSERT(false);
+        } else {
+            return dispatch_one<I...>(index, e);
+        }
+    }
+
+    Proc* proc_;
+    Ticks timeout_;  // -1: wait forever.
+    TimeoutHandler on_timeout_;
+    std::tuple<Clauses...> clauses_;
+};
+
+struct Yield {
+    Proc* proc;
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) const noexcept { proc->suspend_yield(h); }
+    void await_resume() const noexcept {}
+};
+
+}  // namespace detail
+
+/// A receive clause with a guard, like Erlang's `Pattern when Guard ->`:
+/// `when([&](const ExitMsg& m) { return m.from == worker; }, [&](ExitMsg m) { ... })`.
+template <typename Guard, typename Handler>
+detail::Guarded<Guard, Handler> when(Guard guard, Handler handler) {
+    return {std::move(guard), std::move(handler)};
+}
+
+struct SpawnOptions {
+    bool link = false;
+    bool monitor = false;
+};
+
+/// Options for demonitor (otp-semantics §2.3).
+struct DemonitorOptions {
+    bool flush = false;  // Remove one DOWN for the reference from the mailbox.
+    bool info = false;   // Return false if the monitor was already gone.
+};
+
+/// What a process uses to act: its own pid, messaging, spawning, links, monitors, exits,
+/// names, timers and receive. Cheap to copy; valid only inside the process it belongs to.
+class Self {
+public:
+    explicit Self(detail::Proc* proc) noexcept : proc_(proc) {}
+
+    [[nodiscard]] Pid pid() const noexcept { return proc_->pid(); }
+    [[nodiscard]] Runtime& runtime() const noexcept { return proc_->runtime(); }
+    /// The scheduler's clock, in nanoseconds.
+    [[nodiscard]] Ticks now() const;
+
+    // -- Messages ------------------------------------------------------------------------------
+    /// Moves `msg` into `to`'s mailbox. A message to a dead process is lost, as in Erlang.
+    template <typename T>
+    void send(Pid to, T&& msg) const;
+    /// Sends to a registered name; throws std::invalid_argument (Erlang's badarg) if no process
+    /// has that name.
+    template <typename T>
+    void send(std::string_view name, T&& msg) const;
+
+    /// `co_await self.receive(clauses...)`: takes the oldest message that some clause accepts
+    /// and returns what that clause returns. Messages no clause accepts stay in order.
+    template <typename... Clauses>
+    detail::Receive<detail::NoTimeout, Clauses...> receive(Clauses... clauses) const {
+        return detail::Receive<detail::NoTimeout, Clauses...>(proc_, -1, detail::NoTimeout{},
+                                                              std::move(clauses)...);
+    }
+    /// `T t = co_await self.receive<T>()`: the oldest message of type T.
+    template <typename T>
+    auto receive() const {
+        return receive([](T&& v) -> T { return std::move(v); });
+    }
+    /// `std::optional<T> t = co_await self.receive_for<T>(d)`: nullopt after `d`.
+    template <typename T>
+    auto receive_for(Duration d) const {
+        return receive([](T&& v) -> std::optional<T> { return std::optional<T>(std::move(v)); })
+            .after(d, [] { return std::optional<T>(); });
+    }
+    /// Suspends for `d` on the scheduler's clock (receive with no clauses and a time-out).
+    auto sleep(Duration d) const {
+        return detail::Receive<detail::NoTimeout>(proc_, d.count(), detail::NoTimeout{});
+    }
+    /// Lets other processes run, then continues.
+    [[nodiscard]] detail::Yield yield() const noexcept { return detail::Yield{proc_}; }
+
+    // -- Processes -----------------------------------------------------------------------------
+    /// Starts `body(Self, args...)` as a new process. `body` must be a function or a lambda
+    /// without captures, because a capturing lambda coroutine would outlive its captures;
+    /// pass state as arguments (they are moved into the coroutine frame).
+    template <typename F, typename... Args>
+    Pid spawn(F body, Args... args) const;
+    template <typename F, typename... Args>
+    Pid spawn_link(F body, Args... args) const;
+    template <typename F, typename... Args>
+    std::pair<Pid, MonitorRef> spawn_monitor(F body, Args... args) const;
+
+    // -- Links, exits, monitors (otp-semantics §1, §2) -------------------------------------------
+    /// Links to `pid`. To a dead process: throws NoProcError unless trapping exits, in which
+    /// case an `{'EXIT', pid, noproc}` message follows (§1.6).
+    void link(Pid pid) const;
+    /// Removes the link, if any. No exit signal from it has effect afterwards (§1.7).
+    void unlink(Pid pid) const;
+    /// Sets trap_exit and returns the previous value.
+    bool trap_exit(bool on) const noexcept { return proc_->set_trap_exit(on); }
+    [[nodiscard]] bool trapping_exits() const noexcept { return proc_->trap_exit(); }
+    /// erlang:exit/2: sends an exit signal with `reason` to `pid` (§1.3, §1.4).
+    void exit(Pid pid, const ExitReason& reason) const;
+    /// erlang:exit/1: ends this process with `reason` (throws ExitException).
+    [[noreturn]] void exit(const ExitReason& reason) const;
+    MonitorRef monitor(Pid pid) const;
+    /// Removes a monitor. Returns true, or with `info`, whether the monitor was still active.
+    bool demonitor(MonitorRef ref, DemonitorOptions options = {}) const;
+    [[nodiscard]] bool is_alive(Pid pid) const;
+
+    // -- Names ---------------------------------------------------------------------------------
+    /// Registers `name` for `pid`. False if the name is taken, the pid already has a name, or the
+    /// pid is dead (Erlang raises badarg).
+    bool register_name(std::string_view name, Pid pid) const;
+    bool unregister_name(std::string_view name) const;
+    [[nodiscard]] std::optional<Pid> whereis(std::string_view name) const;
+
+    // -- Timers --------------------------------------------------------------------------------
+    /// Delivers `msg` to `to` after `d` (erlang:send_after/3).
+    template <typename T>
+    TimerRef send_after(Duration d, Pid to, T&& msg) const;
+    /// Cancels a timer; returns the time that was left, or nullopt if it had fired or was
+    /// cancelled already.
+    std::optional<Duration> cancel_timer(TimerRef ref) const;
+
+private:
+    detail::Proc* proc_;
+};
+
+}  // namespace bedlam

@@ -1,0 +1,204 @@
+// Runtime: what both schedulers share. It owns process identity (pids, references), the name
+// registry, signal delivery (with the trace and interposition points) and spawning. A scheduler
+// (Simulator, ThreadScheduler) supplies the process table, the run queue and the clock.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "bedlam/runtime/interposer.hpp"
+#include "bedlam/runtime/message.hpp"
+#include "bedlam/runtime/process.hpp"
+#include "bedlam/runtime/trace.hpp"
+#include "bedlam/runtime/types.hpp"
+
+namespace bedlam {
+
+namespace detail {
+
+template <typename T>
+constexpr void check_message_type() {
+    static_assert(std::is_move_constructible_v<std::remove_cvref_t<T>>,
+                  "a message must be movable");
+    static_assert(!std::is_lvalue_reference_v<T> ||
+                      std::is_trivially_copyable_v<std::remove_cvref_t<T>>,
+                  "messages are moved, never copied: pass std::move(x) or a temporary");
+}
+
+template <typename F>
+constexpr void check_body_type() {
+    static_assert(std::is_empty_v<F> || std::is_pointer_v<F>,
+                  "a process body must be a function or a lambda without captures: a capturing "
+                  "lambda coroutine would outlive its captures. Pass state as spawn arguments.");
+}
+
+}  // namespace detail
+
+class Runtime {
+public:
+    Runtime() = default;
+    Runtime(const Runtime&) = delete;
+    Runtime& operator=(const Runtime&) = delete;
+    virtual ~Runtime() = default;
+
+    // -- From outside any process -----------------------------------------------------------------
+    /// Starts a process with no parent. See Self::spawn.
+    template <typename F, typename... Args>
+    Pid spawn(F body, Args... args) {
+        return spawn_process(nullptr, SpawnOptions{}, nullptr, std::move(body),
+                             std::move(args)...);
+    }
+    /// Sends a message from outside (the sender is Pid{}).
+    template <typename T>
+    void send(Pid to, T&& msg) {
+        detail::check_message_type<T>();
+        send_signal(to, box(Pid{}, std::forward<T>(msg)));
+    }
+    /// exit/2 from outside (the sender is Pid{}).
+    void exit(Pid to, const ExitReason& reason);
+    [[nodiscard]] bool is_alive(Pid pid);
+    bool register_name(std::string_view name, Pid pid);
+    bool unregister_name(std::string_view name);
+    [[nodiscard]] std::optional<Pid> whereis(std::string_view name) const;
+
+    /// The scheduler's clock in nanoseconds.
+    [[nodiscard]] virtual Ticks now() const = 0;
+    /// Runs until no process can make progress and no timer is pending.
+    virtual void run_until_idle() = 0;
+    /// Number of live processes.
+    [[nodiscard]] virtual std::size_t process_count() const = 0;
+
+    /// Installs `interposer` (not owned; nullptr removes it). Only the simulator consults it.
+    void set_interposer(Interposer* interposer) noexcept { interposer_ = interposer; }
+
+    // -- Internal: used by Self and detail::Proc ----------------------------------------------------
+    template <typename F, typename... Args>
+    Pid spawn_process(detail::Proc* parent, SpawnOptions options, MonitorRef* ref_out, F body,
+                      Args... args) {
+        detail::check_body_type<F>();
+        auto* proc = new detail::Proc(this, Pid{next_pid_.fetch_add(1, std::memory_order_relaxed)});
+        Process process = std::invoke(body, Self(proc), std::move(args)...);
+        proc->set_body(process.release());
+        return finish_spawn(proc, parent, options, ref_out);
+    }
+
+    template <typename T>
+    static detail::Envelope* box(Pid from, T&& msg) {
+        auto* e = new detail::Boxed<std::remove_cvref_t<T>>(std::forward<T>(msg));
+        e->from = from;
+        return e;
+    }
+
+    /// Sends a signal: traces it, consults the interposer, then pushes it. Returns false if the
+    /// receiver does not exist (the envelope is then destroyed).
+    bool send_signal(Pid to, detail::Envelope* e);
+    /// Pushes a signal onto `to`'s inbox, waking it if it sleeps. No trace, no interposer.
+    bool push(Pid to, detail::Envelope* e);
+    MonitorRef new_ref() noexcept {
+        return MonitorRef{next_ref_.fetch_add(1, std::memory_order_relaxed)};
+    }
+    void trace(const TraceEvent& event) {
+        if (trace_ != nullptr) {
+            trace_->record(now(), event);
+        }
+    }
+    [[nodiscard]] bool tracing() const noexcept { return trace_ != nullptr; }
+    Interposer* interposer() const noexcept { return interposer_; }
+
+    /// Arms a timer that delivers `e` to `target` after `delay`: through send_signal (traced and
+    /// interposed, as for send_after) if `as_send`, else pushed directly (receive time-outs and
+    /// signals already delayed in flight).
+    virtual TimerRef start_timer(Ticks delay, Pid target, detail::Envelope* e, bool as_send) = 0;
+    /// Cancels a timer; the time that was left, or nullopt if it fired or is unknown.
+    virtual std::optional<Ticks> cancel_timer(TimerRef ref) = 0;
+    /// A process ended: drop it from the table (releasing the table's reference).
+    virtual void remove(detail::Proc* proc) = 0;
+    /// Releases the name `proc` holds, if any (before its link and monitor signals go, §1.8).
+    void release_name(detail::Proc* proc);
+
+protected:
+    /// Returns the process with a new reference, or nullptr if it is not alive.
+    virtual detail::Proc* acquire(Pid pid) = 0;
+    /// Adds a new process to the table (the table holds the initial reference).
+    virtual void insert(detail::Proc* proc) = 0;
+    /// Makes a process runnable. Called once per transition out of blocked, and at spawn.
+    virtual void schedule(detail::Proc* proc) = 0;
+
+    std::uint64_t new_seq() noexcept { return next_seq_.fetch_add(1, std::memory_order_relaxed); }
+    std::uint64_t new_timer_id() noexcept {
+        return next_timer_.fetch_add(1, std::memory_order_relaxed);
+    }
+
+    Trace* trace_ = nullptr;
+
+private:
+    Pid finish_spawn(detail::Proc* proc, detail::Proc* parent, SpawnOptions options,
+                     MonitorRef* ref_out);
+
+    std::atomic<std::uint64_t> next_pid_{1};
+    std::atomic<std::uint64_t> next_ref_{1};
+    std::atomic<std::uint64_t> next_seq_{1};
+    std::atomic<std::uint64_t> next_timer_{1};
+    Interposer* interposer_ = nullptr;
+
+    mutable std::mutex names_mutex_;
+    std::map<std::string, Pid, std::less<>> names_;  // Guarded by names_mutex_.
+    std::map<Pid, std::string> name_of_;             // Guarded by names_mutex_.
+
+    friend class detail::Proc;
+};
+
+// -- Self's templates ------------------------------------------------------------------------------
+
+template <typename T>
+void Self::send(Pid to, T&& msg) const {
+    detail::check_message_type<T>();
+    runtime().send_signal(to, Runtime::box(pid(), std::forward<T>(msg)));
+}
+
+template <typename T>
+void Self::send(std::string_view name, T&& msg) const {
+    detail::check_message_type<T>();
+    const std::optional<Pid> to = runtime().whereis(name);
+    if (!to) {
+        throw std::invalid_argument("badarg: no process registered as " + std::string(name));
+    }
+    runtime().send_signal(*to, Runtime::box(pid(), std::forward<T>(msg)));
+}
+
+template <typename F, typename... Args>
+Pid Self::spawn(F body, Args... args) const {
+    return runtime().spawn_process(proc_, SpawnOptions{}, nullptr, std::move(body),
+                                   std::move(args)...);
+}
+
+template <typename F, typename... Args>
+Pid Self::spawn_link(F body, Args... args) const {
+    return runtime().spawn_process(proc_, SpawnOptions{.link = true}, nullptr, std::move(body),
+                                   std::move(args)...);
+}
+
+template <typename F, typename... Args>
+std::pair<Pid, MonitorRef> Self::spawn_monitor(F body, Args... args) const {
+    MonitorRef ref;
+    const Pid pid = runtime().spawn_process(proc_, SpawnOptions{.monitor = true}, &ref,
+                                            std::move(body), std::move(args)...);
+    return {pid, ref};
+}
+
+template <typename T>
+TimerRef Self::send_after(Duration d, Pid to, T&& msg) const {
+    detail::check_message_type<T>();
+    BEDLAM_ASSERT(d.count() >= 0);
+    return runtime().start_timer(d.count(), to, Runtime::box(pid(), std::forward<T>(msg)), true);
+}
+
+}  // namespace bedlam

@@ -1,0 +1,138 @@
+// The deterministic simulator: one thread, a virtual clock in nanoseconds that jumps to the next
+// timer when no process can run, and one seeded PRNG (bedlam::Rng) behind every choice. The same
+// seed, build type and program give the same sequence of events and the same trace hash.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <iosfwd>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "bedlam/runtime/rng.hpp"
+#include "bedlam/runtime/runtime.hpp"
+#include "bedlam/runtime/trace.hpp"
+
+namespace bedlam {
+
+/// How the simulator picks the next process to run among the runnable ones.
+enum class Policy : std::uint8_t {
+    random,  // Uniformly at random (the default): explores interleavings.
+    fifo,    // In the order they became runnable: a plain round-robin.
+    pct,     // Probabilistic Concurrency Testing (Burckhardt et al., ASPLOS 2010), depth d.
+};
+
+const char* to_string(Policy policy) noexcept;
+/// Parses "random", "fifo" or "pct"; nullopt otherwise.
+std::optional<Policy> parse_policy(std::string_view text) noexcept;
+
+struct SimConfig {
+    std::uint64_t seed = 0;
+    Policy policy = Policy::random;
+    /// PCT: the bug depth d (d - 1 priority change points).
+    std::uint32_t pct_depth = 3;
+    /// PCT: the number of steps over which change points are spread.
+    std::uint64_t pct_steps = 10'000;
+    /// Where to write the trace as JSON lines (docs/trace-format.md); nullptr for none.
+    std::ostream* trace_out = nullptr;
+};
+
+struct RunResult {
+    enum class Stop : std::uint8_t {
+        idle,        // Nothing runnable and no timer pending.
+        time_limit,  // The virtual clock reached the requested time.
+        predicate,   // The predicate held.
+        step_limit,  // The step budget ran out (a livelock guard).
+    };
+    Stop stop = Stop::idle;
+    Ticks now = 0;
+    std::uint64_t steps = 0;
+    /// When stopped idle: live processes waiting in a receive with no time-out, which no
+    /// message or timer can ever wake (pid order). Empty when every process has exited.
+    std::vector<Pid> deadlocked;
+
+    [[nodiscard]] bool deadlock() const noexcept {
+        return stop == Stop::idle && !deadlocked.empty();
+    }
+};
+
+class Simulator final : public Runtime {
+public:
+    explicit Simulator(SimConfig config = {});
+    ~Simulator() override;
+    Simulator(const Simulator&) = delete;
+    Simulator& operator=(const Simulator&) = delete;
+
+    /// Runs until idle.
+    RunResult run();
+    /// Runs until the virtual clock reaches `deadline` (or idle, if sooner).
+    RunResult run_until(Ticks deadline);
+    /// Runs until `predicate()` holds; it is checked before each step.
+    RunResult run_until(const std::function<bool()>& predicate);
+    void run_until_idle() override { run(); }
+
+    /// Stops any run after `steps` more steps (0: no limit).
+    void set_step_limit(std::uint64_t steps) noexcept { step_limit_ = steps; }
+
+    [[nodiscard]] Ticks now() const override { return now_; }
+    [[nodiscard]] std::size_t process_count() const override { return live_; }
+    [[nodiscard]] std::uint64_t seed() const noexcept { return config_.seed; }
+    [[nodiscard]] std::uint64_t trace_hash() const noexcept { return trace_log_.hash(); }
+    [[nodiscard]] std::uint64_t trace_events() const noexcept { return trace_log_.events(); }
+    [[nodiscard]] std::uint64_t steps() const noexcept { return steps_; }
+    /// The run's PRNG, for simulated components (e.g. fault injectors) that must draw from the
+    /// same seed.
+    Rng& rng() noexcept { return rng_; }
+    /// Live pids, in order.
+    [[nodiscard]] std::vector<Pid> live_processes() const;
+    /// Writes later trace events as JSON lines to `out` (nullptr stops).
+    void set_trace_output(std::ostream* out) noexcept { trace_log_.set_output(out); }
+
+    TimerRef start_timer(Ticks delay, Pid target, detail::Envelope* e, bool as_send) override;
+    std::optional<Ticks> cancel_timer(TimerRef ref) override;
+    void remove(detail::Proc* proc) override;
+
+protected:
+    detail::Proc* acquire(Pid pid) override;
+    void insert(detail::Proc* proc) override;
+    void schedule(detail::Proc* proc) override;
+
+private:
+    struct Timer {
+        Pid target;
+        detail::Envelope* envelope;
+        bool as_send;
+        bool skewed;  // The interposer already delayed it once.
+    };
+    using TimerKey = std::pair<Ticks, std::uint64_t>;  // (deadline, timer id): a total order.
+
+    RunResult run_loop(Ticks deadline, const std::function<bool()>* predicate);
+    detail::Proc* pick();
+    void fire_due_timers();
+    std::uint64_t pct_priority_of(Pid pid) const;
+
+    SimConfig config_;
+    Rng rng_;
+    Trace trace_log_;
+    Ticks now_ = 0;
+    std::uint64_t steps_ = 0;
+    std::uint64_t step_limit_ = 0;
+    std::size_t live_ = 0;
+    std::vector<detail::Proc*> procs_;  // Indexed by pid; null once exited.
+    std::vector<detail::Proc*> runnable_;
+    std::deque<detail::Proc*> fifo_;
+    std::map<TimerKey, Timer> timers_;
+    std::unordered_map<std::uint64_t, Ticks> timer_deadline_;  // lookup-only: id -> deadline.
+    // PCT state: a priority per pid (higher runs first) and the steps at which the running
+    // process's priority drops.
+    std::vector<std::uint64_t> pct_priority_;
+    std::vector<std::uint64_t> pct_change_steps_;  // Sorted; consumed from the front.
+    std::size_t pct_next_change_ = 0;
+};
+
+}  // namespace bedlam

@@ -1,0 +1,82 @@
+// The event trace of a run: every event is folded into a running 64-bit hash and can be written
+// as one JSON object per line (docs/trace-format.md). Two runs of the simulator with the same
+// seed, build type and program produce the same sequence of events and so the same hash.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <string_view>
+
+#include "bedlam/runtime/types.hpp"
+
+namespace bedlam {
+
+enum class TraceKind : std::uint8_t {
+    spawn,      // a = child, b = parent (0 if spawned from outside)
+    send,       // a = sender, b = receiver, x = message sequence number, detail = signal kind
+    deliver,    // a = sender, b = receiver, x = message sequence number (receiver took it)
+    drop,       // a = sender, b = receiver, x = sequence number: lost (receiver gone or inactive)
+    exit,       // a = process, reason = its exit reason
+    link,       // a = process, b = peer
+    unlink,     // a = process, b = peer
+    monitor,    // a = watcher, b = target, x = reference
+    demonitor,  // a = watcher, b = target, x = reference
+    down,       // a = target, b = watcher, x = reference, reason
+    timer,      // a = target, x = timer reference: a timer fired
+    timeout,    // a = process: a receive timed out
+    fault,      // reserved for the chaos layer: a = target, x = fault kind, detail = description
+};
+
+const char* to_string(TraceKind kind) noexcept;
+
+struct TraceEvent {
+    TraceEvent(TraceKind k, Pid a_pid, Pid b_pid = {}, std::uint64_t extra = 0,
+               const ExitReason* exit_reason = nullptr, std::string_view text = {}) noexcept
+        : kind(k), a(a_pid), b(b_pid), x(extra), reason(exit_reason), detail(text) {}
+
+    TraceKind kind;
+    Pid a;
+    Pid b;
+    std::uint64_t x;
+    const ExitReason* reason;
+    std::string_view detail;
+};
+
+/// Folds events into a hash and optionally writes them as JSON lines. The hash is defined in
+/// docs/trace-format.md so that other tools can recompute it.
+class Trace {
+public:
+    static constexpr std::uint64_t hash_seed = 0xcbf29ce484222325ULL;
+
+    void record(Ticks time, const TraceEvent& event);
+
+    /// Writes each later event to `out` as one JSON line; nullptr stops writing.
+    void set_output(std::ostream* out) noexcept { out_ = out; }
+
+    [[nodiscard]] std::uint64_t hash() const noexcept { return hash_; }
+    [[nodiscard]] std::uint64_t events() const noexcept { return events_; }
+
+private:
+    std::uint64_t hash_ = hash_seed;
+    std::uint64_t events_ = 0;
+    std::ostream* out_ = nullptr;
+};
+
+/// splitmix64's finaliser: a bijective 64-bit mixer.
+constexpr std::uint64_t mix64(std::uint64_t z) noexcept {
+    z = (z ^ (z >> 30U)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27U)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31U);
+}
+
+/// FNV-1a over bytes, for strings in the hash.
+constexpr std::uint64_t fnv1a(std::string_view s) noexcept {
+    std::uint64_t h = 0xcbf29ce484222325ULL;
+    for (char c : s) {
+        h ^= static_cast<unsigned char>(c);
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+}  // namespace bedlam

@@ -1,0 +1,123 @@
+// The value types every process sees: process identifiers, references, virtual time and exit
+// reasons (otp-semantics §1.2, §1.3).
+#pragma once
+
+#include <chrono>
+#include <compare>
+#include <cstdint>
+#include <functional>
+#include <ostream>
+#include <string>
+#include <utility>
+
+namespace bedlam {
+
+/// Time on the scheduler's clock, in nanoseconds. Virtual in the simulator, monotonic real time
+/// since the scheduler started on the threaded scheduler.
+using Ticks = std::int64_t;
+
+/// A span of time. Any std::chrono duration converts to it.
+using Duration = std::chrono::nanoseconds;
+
+/// A process identifier. Pids are allocated sequentially from 1 and never reused within a run;
+/// Pid{} (id 0) names no process and is the sender of messages injected from outside.
+struct Pid {
+    std::uint64_t id = 0;
+
+    [[nodiscard]] constexpr bool valid() const noexcept { return id != 0; }
+    friend constexpr auto operator<=>(Pid, Pid) = default;
+};
+
+std::ostream& operator<<(std::ostream& os, Pid pid);  // <0.N.0>, as Erlang prints it.
+
+/// A monitor reference, unique within a run.
+struct MonitorRef {
+    std::uint64_t id = 0;
+
+    [[nodiscard]] constexpr bool valid() const noexcept { return id != 0; }
+    friend constexpr auto operator<=>(MonitorRef, MonitorRef) = default;
+};
+
+/// A timer reference from send_after, unique within a run.
+struct TimerRef {
+    std::uint64_t id = 0;
+
+    [[nodiscard]] constexpr bool valid() const noexcept { return id != 0; }
+    friend constexpr auto operator<=>(TimerRef, TimerRef) = default;
+};
+
+/// Why a process ended. Mirrors OTP's exit reasons: the atoms `normal`, `shutdown`, `killed`,
+/// `kill`, `noproc`, the tuple `{shutdown, Term}`, and any other term (an error). Terms are
+/// carried as text.
+class ExitReason {
+public:
+    enum class Kind : std::uint8_t { normal, shutdown, shutdown_term, killed, kill, noproc, error };
+
+    ExitReason() = default;  // normal
+
+    static ExitReason normal() { return ExitReason(Kind::normal, {}); }
+    static ExitReason shutdown() { return ExitReason(Kind::shutdown, {}); }
+    static ExitReason shutdown(std::string term) {
+        return ExitReason(Kind::shutdown_term, std::move(term));
+    }
+    static ExitReason killed() { return ExitReason(Kind::killed, {}); }
+    static ExitReason kill() { return ExitReason(Kind::kill, {}); }
+    static ExitReason noproc() { return ExitReason(Kind::noproc, {}); }
+    /// Any other reason: an error term, e.g. error("badarith").
+    static ExitReason error(std::string term) { return ExitReason(Kind::error, std::move(term)); }
+
+    [[nodiscard]] Kind kind() const noexcept { return kind_; }
+    /// The term of `{shutdown, Term}` or of an error; empty otherwise.
+    [[nodiscard]] const std::string& term() const noexcept { return term_; }
+
+    /// Exactly `normal` (§1.2).
+    [[nodiscard]] bool is_normal() const noexcept { return kind_ == Kind::normal; }
+    /// `normal`, `shutdown` or `{shutdown, _}`: the reasons a supervisor does not treat as
+    /// errors (§3.4).
+    [[nodiscard]] bool is_clean() const noexcept {
+        return kind_ == Kind::normal || kind_ == Kind::shutdown || kind_ == Kind::shutdown_term;
+    }
+
+    /// Erlang-like text: `normal`, `{shutdown,Term}`, `killed`, or the error term itself.
+    [[nodiscard]] std::string to_string() const;
+    /// A stable 64-bit digest, used by the trace hash.
+    [[nodiscard]] std::uint64_t digest() const noexcept;
+
+    friend bool operator==(const ExitReason&, const ExitReason&) = default;
+
+private:
+    ExitReason(Kind kind, std::string term) : kind_(kind), term_(std::move(term)) {}
+
+    Kind kind_ = Kind::normal;
+    std::string term_;
+};
+
+std::ostream& operator<<(std::ostream& os, const ExitReason& reason);
+
+/// `{'EXIT', From, Reason}`: an exit signal turned into a message for a process that traps
+/// exits (§1.3).
+struct ExitMsg {
+    Pid from;
+    ExitReason reason;
+};
+
+/// `{'DOWN', Ref, process, Pid, Reason}` (§2.1).
+struct DownMsg {
+    MonitorRef ref;
+    Pid pid;
+    ExitReason reason;
+};
+
+/// Thrown by `Self::exit(reason)` (erlang:exit/1) and used to end a process with a chosen
+/// reason. Like Erlang's exit exception it can be caught; code that catches `...` must rethrow
+/// it.
+struct ExitException {
+    ExitReason reason;
+};
+
+}  // namespace bedlam
+
+template <>
+struct std::hash<bedlam::Pid> {
+    std::size_t operator()(bedlam::Pid pid) const noexcept { return std::hash<std::uint64_t>{}(pid.id); }
+};

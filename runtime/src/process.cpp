@@ -1,0 +1,498 @@
+// The life of one process: handling signals (otp-semantics §1, §2), selective receive, stepping
+// the coroutine, and dying. Everything here runs on the thread that owns the process.
+#include <string>
+
+#include "bedlam/runtime/runtime.hpp"
+
+namespace bedlam {
+namespace detail {
+
+namespace {
+
+void free_list(Envelope* e) noexcept {
+    while (e != nullptr) {
+        Envelope* next = e->next;
+        delete e;
+        e = next;
+    }
+}
+
+Envelope* make_signal(SignalKind kind, Pid from, std::uint64_t aux = 0) {
+    auto* e = new Envelope();
+    e->kind = kind;
+    e->from = from;
+    e->aux = aux;
+    return e;
+}
+
+Envelope* make_exit(Pid from, ExitReason reason, ExitVia via) {
+    auto* e = new Boxed<ExitMsg>(ExitMsg{from, std::move(reason)});
+    e->kind = SignalKind::exit;
+    e->from = from;
+    e->via = via;
+    return e;
+}
+
+Envelope* make_down(MonitorRef ref, Pid from, ExitReason reason) {
+    auto* e = new Boxed<DownMsg>(DownMsg{ref, from, std::move(reason)});
+    e->kind = SignalKind::down;
+    e->from = from;
+    e->aux = ref.id;
+    return e;
+}
+
+}  // namespace
+
+Proc::~Proc() {
+    // A process is destroyed only after it died (terminate) or was discarded.
+    BEDLAM_ASSERT(!top_);
+    BEDLAM_ASSERT(mailbox_ == nullptr);
+}
+
+ProcLinks& Proc::links() {
+    if (!links_) {
+        links_ = std::make_unique<ProcLinks>();
+    }
+    return *links_;
+}
+
+std::size_t Proc::mailbox_size() const noexcept {
+    std::size_t n = 0;
+    for (const Envelope* e = mailbox_; e != nullptr; e = e->next) {
+        ++n;
+    }
+    return n;
+}
+
+void Proc::append(Envelope* e) noexcept {
+    e->next = nullptr;
+    *mailbox_tail_ = e;
+    mailbox_tail_ = &e->next;
+}
+
+void Proc::drain() {
+    Envelope* e = inbox_.take_all();
+    while (e != nullptr) {
+        Envelope* next = e->next;
+        handle(e);
+        e = next;
+        if (pending_exit_) {
+            // The rest of the batch is handled as it would be by a dead process.
+            BEDLAM_ASSERT(deferred_ == nullptr);
+            deferred_ = e;
+            return;
+        }
+    }
+}
+
+void Proc::handle(Envelope* e) {
+    if (runtime_->tracing()) {
+        runtime_->trace({TraceKind::deliver, e->from, pid_, e->seq, nullptr, to_string(e->kind)});
+    }
+    switch (e->kind) {
+        case SignalKind::message:
+            append(e);
+            return;
+        case SignalKind::exit:
+            handle_exit_signal(e);
+            return;
+        case SignalKind::link:
+            links().links.insert(e->from);
+            break;
+        case SignalKind::unlink:
+            if (links_) {
+                links_->links.erase(e->from);
+            }
+            break;
+        case SignalKind::monitor:
+            links().monitors_in[MonitorRef{e->aux}] = e->from;
+            break;
+        case SignalKind::demonitor:
+            if (links_) {
+                links_->monitors_in.erase(MonitorRef{e->aux});
+            }
+            break;
+        case SignalKind::down:
+            // After demonitor the reference is gone and a late DOWN is dropped (§2.3).
+            if (links_ && links_->monitors_out.erase(MonitorRef{e->aux}) == 1) {
+                append(e);
+                return;
+            }
+            break;
+        case SignalKind::timeout:
+            if (receiving_ && timer_.valid() && e->aux == receive_seq_) {
+                timed_out_ = true;
+                timer_ = {};
+                runtime_->trace({TraceKind::timeout, pid_, Pid{}, e->aux});
+            }
+            break;
+    }
+    delete e;
+}
+
+// otp-semantics §1.3, §1.4.
+void Proc::handle_exit_signal(Envelope* e) {
+    std::unique_ptr<Envelope> owned(e);
+    const ExitMsg& m = payload<ExitMsg>(e);
+    if (e->via == ExitVia::link) {
+        // Dropped if the link is no longer active; otherwise the link is gone with its peer.
+        if (!links_ || links_->links.erase(m.from) == 0) {
+            runtime_->trace({TraceKind::drop, m.from, pid_, e->seq, nullptr, "inactive link"});
+            return;
+        }
+    }
+    if (e->via == ExitVia::exit2 && m.reason.kind() == ExitReason::Kind::kill) {
+        pending_exit_ = ExitReason::killed();  // Untrappable.
+        return;
+    }
+    if (trap_exit_) {
+        append(owned.release());  // A link-sent kill stays `kill` and is trappable.
+        return;
+    }
+    if (m.reason.is_normal()) {
+        if (e->via == ExitVia::self) {
+            pending_exit_ = ExitReason::normal();
+        }
+        return;  // `normal` from another process is dropped by a non-trapping receiver.
+    }
+    pending_exit_ = m.reason;
+}
+
+bool Proc::scan() {
+    for (Envelope** link = scan_; *link != nullptr; link = &(*link)->next) {
+        Envelope* e = *link;
+        const std::size_t index = matcher_.fn(matcher_.ctx, e);
+        if (index != 0) {
+            *link = e->next;
+            if (mailbox_tail_ == &e->next) {
+                mailbox_tail_ = link;
+            }
+            e->next = nullptr;
+            matched_ = e;
+            matched_index_ = index - 1;
+            scan_ = &mailbox_;
+            return true;
+        }
+        scan_ = &e->next;
+    }
+    return false;
+}
+
+bool Proc::begin_receive(Matcher matcher, Ticks timeout) {
+    drain();
+    receive_timeout_ = timeout;
+    if (pending_exit_) {
+        return false;  // Suspend; the step that resumed us ends the process.
+    }
+    matcher_ = matcher;
+    scan_ = &mailbox_;
+    timed_out_ = false;
+    matched_ = nullptr;
+    if (scan()) {
+        return true;
+    }
+    if (timeout == 0) {
+        timed_out_ = true;  // `after 0`: look once, never wait.
+        runtime_->trace({TraceKind::timeout, pid_, Pid{}, 0});
+        return true;
+    }
+    return false;
+}
+
+void Proc::suspend_receive(std::coroutine_handle<> h) {
+    resume_point_ = h;
+    receiving_ = true;
+    if (!pending_exit_ && receive_timeout_ > 0) {
+        ++receive_seq_;
+        timer_ = runtime_->start_timer(
+            receive_timeout_, pid_, make_signal(SignalKind::timeout, pid_, receive_seq_), false);
+    }
+}
+
+bool Proc::flush_down(MonitorRef ref) noexcept {
+    for (Envelope** link = &mailbox_; *link != nullptr; link = &(*link)->next) {
+        Envelope* e = *link;
+        if (e->tag == tag_of<DownMsg>() && payload<DownMsg>(e).ref == ref) {
+            *link = e->next;
+            if (mailbox_tail_ == &e->next) {
+                mailbox_tail_ = link;
+            }
+            delete e;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool Proc::flush_exit(Pid from) noexcept {
+    for (Envelope** link = &mailbox_; *link != nullptr; link = &(*link)->next) {
+        Envelope* e = *link;
+        if (e->tag == tag_of<ExitMsg>() && payload<ExitMsg>(e).from == from) {
+            *link = e->next;
+            if (mailbox_tail_ == &e->next) {
+                mailbox_tail_ = link;
+            }
+            delete e;
+            return true;
+        }
+    }
+    return false;
+}
+
+StepResult Proc::step() {
+    BEDLAM_ASSERT(!dead_);
+    drain();
+    if (pending_exit_) {
+        terminate(*pending_exit_);
+        return StepResult::exited;
+    }
+    if (receiving_) {
+        if (!scan() && !timed_out_) {
+            return inbox_.try_block() ? StepResult::blocked : StepResult::runnable;
+        }
+        receiving_ = false;
+        if (timer_.valid()) {
+            runtime_->cancel_timer(timer_);
+            timer_ = {};
+        }
+    }
+    if (Interposer* hook = runtime_->interposer(); hook != nullptr) {
+        ResumeDecision decision = hook->before_resume(pid_);
+        if (decision.action == ResumeDecision::Action::crash) {
+            // The process raises at this resumption: it dies with the chosen reason.
+            if (matched_ != nullptr) {
+                delete std::exchange(matched_, nullptr);
+            }
+            terminate(std::move(decision.reason));
+            return StepResult::exited;
+        }
+    }
+    yielded_ = false;
+    resume_point_.resume();
+    if (top_.done()) {
+        terminate(reason_from_body());
+        return StepResult::exited;
+    }
+    if (pending_exit_) {
+        terminate(*pending_exit_);
+        return StepResult::exited;
+    }
+    if (receiving_) {
+        return inbox_.try_block() ? StepResult::blocked : StepResult::runnable;
+    }
+    BEDLAM_ASSERT(yielded_);
+    return StepResult::runnable;
+}
+
+ExitReason Proc::reason_from_body() const {
+    const std::exception_ptr error = top_.promise().error;
+    if (!error) {
+        return ExitReason::normal();
+    }
+    try {
+        std::rethrow_exception(error);
+    } catch (const ExitException& x) {
+        return x.reason;
+    } catch (const NoProcError&) {
+        return ExitReason::noproc();
+    } catch (const std::exception& x) {
+        return ExitReason::error(x.what());
+    } catch (...) {
+        return ExitReason::error("unknown exception");
+    }
+}
+
+void Proc::discard() noexcept {
+    dead_ = true;
+    if (top_) {
+        top_.destroy();
+        top_ = {};
+    }
+    free_list(std::exchange(mailbox_, nullptr));
+    mailbox_tail_ = &mailbox_;
+    free_list(std::exchange(deferred_, nullptr));
+    delete std::exchange(matched_, nullptr);
+    free_list(inbox_.close());
+}
+
+// Ends the process: frees its frame and mailbox, releases its name, answers signals that reached
+// it too late, then sends exit signals to its links and DOWNs to its monitors (§1.8).
+void Proc::terminate(ExitReason reason) {
+    BEDLAM_ASSERT(!dead_);
+    dead_ = true;
+    receiving_ = false;
+    if (timer_.valid()) {
+        runtime_->cancel_timer(timer_);
+        timer_ = {};
+    }
+    if (top_) {
+        top_.destroy();  // Runs the destructors of the body's locals.
+        top_ = {};
+    }
+    free_list(std::exchange(mailbox_, nullptr));
+    mailbox_tail_ = &mailbox_;
+    delete std::exchange(matched_, nullptr);
+
+    runtime_->release_name(this);
+
+    // Signals that reached the inbox before it closed: links and monitors made to a process that
+    // is exiting are answered with its exit reason; the rest is dropped.
+    Envelope* late = std::exchange(deferred_, nullptr);
+    for (int round = 0; round < 2; ++round) {
+        while (late != nullptr) {
+            Envelope* e = late;
+            late = e->next;
+            switch (e->kind) {
+                case SignalKind::link:
+                    links().links.insert(e->from);
+                    break;
+                case SignalKind::unlink:
+                    if (links_) {
+                        links_->links.erase(e->from);
+                    }
+                    break;
+                case SignalKind::monitor:
+                    links().monitors_in[MonitorRef{e->aux}] = e->from;
+                    break;
+                case SignalKind::demonitor:
+                    if (links_) {
+                        links_->monitors_in.erase(MonitorRef{e->aux});
+                    }
+                    break;
+                default:
+                    break;
+            }
+            delete e;
+        }
+        if (round == 0) {
+            late = inbox_.close();
+        }
+    }
+
+    runtime_->trace({TraceKind::exit, pid_, Pid{}, reason.digest(), &reason});
+    if (Interposer* hook = runtime_->interposer(); hook != nullptr) {
+        hook->on_exit(pid_, reason);
+    }
+    if (links_) {
+        const std::unique_ptr<ProcLinks> links = std::move(links_);
+        for (const Pid peer : links->links) {
+            runtime_->send_signal(peer, make_exit(pid_, reason, ExitVia::link));
+        }
+        for (const auto& [ref, watcher] : links->monitors_in) {
+            runtime_->trace({TraceKind::down, pid_, watcher, ref.id, &reason});
+            runtime_->send_signal(watcher, make_down(ref, pid_, reason));
+        }
+        // Monitors this process held: let their targets forget them.
+        for (const auto& [ref, target] : links->monitors_out) {
+            runtime_->send_signal(target, make_signal(SignalKind::demonitor, pid_, ref.id));
+        }
+    }
+    runtime_->remove(this);  // May destroy *this: nothing may follow.
+}
+
+}  // namespace detail
+
+// -- Self ------------------------------------------------------------------------------------------
+
+Ticks Self::now() const { return runtime().now(); }
+
+void Self::link(Pid pid) const {
+    const Pid me = this->pid();
+    if (pid == me) {
+        return;  // §1.5: a link to self does nothing.
+    }
+    if (!proc_->links().links.insert(pid).second) {
+        return;  // §1.5: at most one link per pair.
+    }
+    runtime().trace({TraceKind::link, me, pid});
+    if (runtime().send_signal(pid, detail::make_signal(detail::SignalKind::link, me))) {
+        return;
+    }
+    // §1.6: the target does not exist.
+    if (proc_->trap_exit()) {
+        runtime().push(me, detail::make_exit(pid, ExitReason::noproc(), detail::ExitVia::link));
+        return;
+    }
+    proc_->links().links.erase(pid);
+    throw NoProcError();
+}
+
+void Self::unlink(Pid pid) const {
+    const Pid me = this->pid();
+    if (proc_->links().links.erase(pid) == 0) {
+        return;  // §1.7: no link, no-op.
+    }
+    runtime().trace({TraceKind::unlink, me, pid});
+    runtime().send_signal(pid, detail::make_signal(detail::SignalKind::unlink, me));
+}
+
+void Self::exit(Pid pid, const ExitReason& reason) const {
+    const Pid me = this->pid();
+    if (pid != me) {
+        runtime().send_signal(pid, detail::make_exit(me, reason, detail::ExitVia::exit2));
+        return;
+    }
+    // §1.4: exit(self(), R).
+    if (reason.kind() == ExitReason::Kind::kill) {
+        throw ExitException{ExitReason::killed()};
+    }
+    if (proc_->trap_exit()) {
+        runtime().push(me, detail::make_exit(me, reason, detail::ExitVia::self));
+        return;
+    }
+    throw ExitException{reason};
+}
+
+void Self::exit(const ExitReason& reason) const { throw ExitException{reason}; }
+
+MonitorRef Self::monitor(Pid pid) const {
+    const Pid me = this->pid();
+    const MonitorRef ref = runtime().new_ref();
+    proc_->links().monitors_out[ref] = pid;
+    runtime().trace({TraceKind::monitor, me, pid, ref.id});
+    if (!runtime().send_signal(pid, detail::make_signal(detail::SignalKind::monitor, me, ref.id))) {
+        // §2.1: DOWN with `noproc` at once.
+        runtime().trace({TraceKind::down, pid, me, ref.id});
+        runtime().push(me, detail::make_down(ref, pid, ExitReason::noproc()));
+    }
+    return ref;
+}
+
+bool Self::demonitor(MonitorRef ref, DemonitorOptions options) const {
+    bool active = false;
+    detail::ProcLinks& links = proc_->links();
+    if (auto it = links.monitors_out.find(ref); it != links.monitors_out.end()) {
+        const Pid target = it->second;
+        links.monitors_out.erase(it);
+        active = true;
+        runtime().trace({TraceKind::demonitor, pid(), target, ref.id});
+        runtime().send_signal(target,
+                              detail::make_signal(detail::SignalKind::demonitor, pid(), ref.id));
+    }
+    if (options.flush) {
+        proc_->flush_down(ref);
+    }
+    return options.info ? active : true;
+}
+
+bool Self::is_alive(Pid pid) const { return runtime().is_alive(pid); }
+
+bool Self::register_name(std::string_view name, Pid pid) const {
+    return runtime().register_name(name, pid);
+}
+
+bool Self::unregister_name(std::string_view name) const {
+    return runtime().unregister_name(name);
+}
+
+std::optional<Pid> Self::whereis(std::string_view name) const { return runtime().whereis(name); }
+
+std::optional<Duration> Self::cancel_timer(TimerRef ref) const {
+    const std::optional<Ticks> left = runtime().cancel_timer(ref);
+    if (!left) {
+        return std::nullopt;
+    }
+    return Duration(*left);
+}
+
+}  // namespace bedlam

@@ -1,0 +1,230 @@
+// Signal delivery, spawning and the name registry: the parts of the runtime both schedulers
+// share.
+#include "bedlam/runtime/runtime.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <ostream>
+
+namespace bedlam {
+
+bool Runtime::send_signal(Pid to, detail::Envelope* e) {
+    e->seq = new_seq();
+    if (trace_ != nullptr) {
+        trace({TraceKind::send, e->from, to, e->seq, nullptr, detail::to_string(e->kind)});
+    }
+    if (interposer_ != nullptr) {
+        const DeliveryDecision decision = interposer_->before_deliver(
+            DeliveryInfo{e->from, to, e->seq, e->kind == detail::SignalKind::message});
+        switch (decision.action) {
+            case DeliveryDecision::Action::deliver:
+                break;
+            case DeliveryDecision::Action::drop:
+                trace({TraceKind::drop, e->from, to, e->seq, nullptr, "interposer"});
+                delete e;
+                return true;
+            case DeliveryDecision::Action::delay:
+                BEDLAM_ASSERT(decision.delay >= 0);
+                start_timer(decision.delay, to, e, false);
+                return true;
+            case DeliveryDecision::Action::duplicate:
+                if (detail::Envelope* copy = e->clone(); copy != nullptr) {
+                    copy->seq = e->seq;
+                    push(to, copy);
+                }
+                break;
+        }
+    }
+    return push(to, e);
+}
+
+bool Runtime::push(Pid to, detail::Envelope* e) {
+    detail::Proc* proc = acquire(to);
+    if (proc == nullptr) {
+        trace({TraceKind::drop, e->from, to, e->seq, nullptr, "noproc"});
+        delete e;
+        return false;
+    }
+    const detail::Inbox::Push result = proc->inbox().push(e);
+    if (result == detail::Inbox::Push::woke) {
+        schedule(proc);
+    }
+    proc->unref();
+    if (result == detail::Inbox::Push::closed) {
+        trace({TraceKind::drop, e->from, to, e->seq, nullptr, "noproc"});
+        delete e;
+        return false;
+    }
+    return true;
+}
+
+Pid Runtime::finish_spawn(detail::Proc* proc, detail::Proc* parent, SpawnOptions options,
+                          MonitorRef* ref_out) {
+    const Pid pid = proc->pid();
+    const Pid parent_pid = parent != nullptr ? parent->pid() : Pid{};
+    insert(proc);
+    trace({TraceKind::spawn, pid, parent_pid});
+    if (interposer_ != nullptr) {
+        interposer_->on_spawn(pid, parent_pid);
+    }
+    if (parent != nullptr && options.link) {
+        parent->links().links.insert(pid);
+        proc->links().links.insert(parent_pid);
+        trace({TraceKind::link, parent_pid, pid});
+    }
+    if (parent != nullptr && options.monitor) {
+        const MonitorRef ref = new_ref();
+        parent->links().monitors_out[ref] = pid;
+        proc->links().monitors_in[ref] = parent_pid;
+        trace({TraceKind::monitor, parent_pid, pid, ref.id});
+        if (ref_out != nullptr) {
+            *ref_out = ref;
+        }
+    }
+    schedule(proc);
+    return pid;
+}
+
+void Runtime::exit(Pid to, const ExitReason& reason) {
+    auto* e = new detail::Boxed<ExitMsg>(ExitMsg{Pid{}, reason});
+    e->kind = detail::SignalKind::exit;
+    e->via = detail::ExitVia::exit2;
+    send_signal(to, e);
+}
+
+bool Runtime::is_alive(Pid pid) {
+    detail::Proc* proc = acquire(pid);
+    if (proc == nullptr) {
+        return false;
+    }
+    const bool alive = !proc->inbox().closed();
+    proc->unref();
+    return alive;
+}
+
+bool Runtime::register_name(std::string_view name, Pid pid) {
+    const std::lock_guard lock(names_mutex_);
+    if (name.empty() || names_.find(name) != names_.end() || name_of_.count(pid) != 0) {
+        return false;
+    }
+    detail::Proc* proc = acquire(pid);
+    if (proc == nullptr) {
+        return false;
+    }
+    // Pairs with release_name: either this sees the inbox closed, or the exiting process sees
+    // has_name_ and removes the name under the lock after we release it.
+    proc->has_name_.store(true, std::memory_order_seq_cst);
+    const bool alive = !proc->inbox().closed();
+    proc->unref();
+    if (!alive) {
+        return false;
+    }
+    names_.emplace(std::string(name), pid);
+    name_of_.emplace(pid, std::string(name));
+    return true;
+}
+
+bool Runtime::unregister_name(std::string_view name) {
+    const std::lock_guard lock(names_mutex_);
+    auto it = names_.find(name);
+    if (it == names_.end()) {
+        return false;
+    }
+    name_of_.erase(it->second);
+    names_.erase(it);
+    return true;
+}
+
+std::optional<Pid> Runtime::whereis(std::string_view name) const {
+    const std::lock_guard lock(names_mutex_);
+    auto it = names_.find(name);
+    if (it == names_.end()) {
+        return std::nullopt;
+    }
+    return it->second;
+}
+
+void Runtime::release_name(detail::Proc* proc) {
+    if (!proc->has_name_.load(std::memory_order_seq_cst)) {
+        return;
+    }
+    const std::lock_guard lock(names_mutex_);
+    auto it = name_of_.find(proc->pid());
+    if (it == name_of_.end()) {
+        return;
+    }
+    names_.erase(it->second);
+    name_of_.erase(it);
+}
+
+// -- Small value types -----------------------------------------------------------------------------
+
+std::ostream& operator<<(std::ostream& os, Pid pid) { return os << "<0." << pid.id << ".0>"; }
+
+std::string ExitReason::to_string() const {
+    switch (kind_) {
+        case Kind::normal:
+            return "normal";
+        case Kind::shutdown:
+            return "shutdown";
+        case Kind::shutdown_term:
+            return "{shutdown," + term_ + "}";
+        case Kind::killed:
+            return "killed";
+        case Kind::kill:
+            return "kill";
+        case Kind::noproc:
+            return "noproc";
+        case Kind::error:
+            return term_;
+    }
+    return "?";
+}
+
+std::uint64_t ExitReason::digest() const noexcept {
+    return mix64(fnv1a(term_) ^ static_cast<std::uint64_t>(kind_));
+}
+
+std::ostream& operator<<(std::ostream& os, const ExitReason& reason) {
+    return os << reason.to_string();
+}
+
+namespace detail {
+
+const char* to_string(SignalKind kind) noexcept {
+    switch (kind) {
+        case SignalKind::message:
+            return "message";
+        case SignalKind::exit:
+            return "exit";
+        case SignalKind::link:
+            return "link";
+        case SignalKind::unlink:
+            return "unlink";
+        case SignalKind::monitor:
+            return "monitor";
+        case SignalKind::demonitor:
+            return "demonitor";
+        case SignalKind::down:
+            return "down";
+        case SignalKind::timeout:
+            return "timeout";
+    }
+    return "?";
+}
+
+void assert_failed(const char* expr, const char* file, int line) noexcept {
+    std::fprintf(stderr, "bedlam: assertion failed: %s at %s:%d\n", expr, file, line);
+    std::abort();
+}
+
+void assert_failed_eq(const char* expr, std::uint64_t lhs, std::uint64_t rhs, const char* file,
+                      int line) noexcept {
+    std::fprintf(stderr, "bedlam: assertion failed: %s (%llu vs %llu) at %s:%d\n", expr,
+                 static_cast<unsigned long long>(lhs), static_cast<unsigned long long>(rhs), file,
+                 line);
+    std::abort();
+}
+
+}  // namespace detail
+}  // namespace bedlam

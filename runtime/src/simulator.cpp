@@ -1,0 +1,251 @@
+// The simulator's scheduling loop. Every choice it makes (which runnable process runs next, PCT
+// priorities and change points) is drawn from rng_, and every container it iterates is ordered by
+// pid or by (deadline, timer id), so a run is a pure function of the seed.
+#include "bedlam/runtime/simulator.hpp"
+
+#include <algorithm>
+#include <limits>
+
+namespace bedlam {
+
+Simulator::Simulator(SimConfig config) : config_(config), rng_(config.seed) {
+    trace_ = &trace_log_;
+    trace_log_.set_output(config.trace_out);
+    procs_.push_back(nullptr);  // Pid 0 is nobody.
+    if (config_.policy == Policy::pct) {
+        BEDLAM_ASSERT(config_.pct_depth >= 1);
+        BEDLAM_ASSERT(config_.pct_steps >= 1);
+        for (std::uint32_t i = 1; i < config_.pct_depth; ++i) {
+            pct_change_steps_.push_back(1 + rng_.below(config_.pct_steps));
+        }
+        std::sort(pct_change_steps_.begin(), pct_change_steps_.end());
+    }
+}
+
+Simulator::~Simulator() {
+    for (auto& [key, timer] : timers_) {
+        delete timer.envelope;
+    }
+    for (detail::Proc*& proc : procs_) {
+        if (proc != nullptr) {
+            proc->discard();
+            proc->unref();
+            proc = nullptr;
+        }
+    }
+}
+
+RunResult Simulator::run() { return run_loop(std::numeric_limits<Ticks>::max(), nullptr); }
+
+RunResult Simulator::run_until(Ticks deadline) { return run_loop(deadline, nullptr); }
+
+RunResult Simulator::run_until(const std::function<bool()>& predicate) {
+    return run_loop(std::numeric_limits<Ticks>::max(), &predicate);
+}
+
+RunResult Simulator::run_loop(Ticks deadline, const std::function<bool()>* predicate) {
+    RunResult result;
+    const std::uint64_t first_step = steps_;
+    for (;;) {
+        if (predicate != nullptr && (*predicate)()) {
+            result.stop = RunResult::Stop::predicate;
+            break;
+        }
+        if (step_limit_ != 0 && steps_ - first_step >= step_limit_) {
+            result.stop = RunResult::Stop::step_limit;
+            break;
+        }
+        fire_due_timers();
+        if (runnable_.empty() && fifo_.empty()) {
+            if (timers_.empty()) {
+                result.stop = RunResult::Stop::idle;
+                for (detail::Proc* proc : procs_) {
+                    if (proc != nullptr && proc->waits_forever()) {
+                        result.deadlocked.push_back(proc->pid());
+                    }
+                }
+                break;
+            }
+            const Ticks next = timers_.begin()->first.first;
+            if (next > deadline) {
+                now_ = std::max(now_, deadline);
+                result.stop = RunResult::Stop::time_limit;
+                break;
+            }
+            now_ = std::max(now_, next);  // The clock jumps to the next timer.
+            continue;
+        }
+        detail::Proc* proc = pick();
+        ++steps_;
+        if (proc->step() == detail::StepResult::runnable) {
+            schedule(proc);
+        }
+    }
+    result.now = now_;
+    result.steps = steps_ - first_step;
+    return result;
+}
+
+detail::Proc* Simulator::pick() {
+    detail::Proc* proc = nullptr;
+    switch (config_.policy) {
+        case Policy::fifo:
+            proc = fifo_.front();
+            fifo_.pop_front();
+            return proc;
+        case Policy::random: {
+            const auto i = static_cast<std::size_t>(rng_.below(runnable_.size()));
+            proc = runnable_[i];
+            runnable_[i] = runnable_.back();
+            runnable_.pop_back();
+            return proc;
+        }
+        case Policy::pct: {
+            std::size_t best = 0;
+            for (std::size_t i = 1; i < runnable_.size(); ++i) {
+                const std::uint64_t pi = pct_priority_of(runnable_[i]->pid());
+                const std::uint64_t pb = pct_priority_of(runnable_[best]->pid());
+                if (pi > pb || (pi == pb && runnable_[i]->pid() < runnable_[best]->pid())) {
+                    best = i;
+                }
+            }
+            proc = runnable_[best];
+            runnable_[best] = runnable_.back();
+            runnable_.pop_back();
+            // At a change point the chosen process drops below every initial priority.
+            if (pct_next_change_ < pct_change_steps_.size() &&
+                steps_ + 1 >= pct_change_steps_[pct_next_change_]) {
+                ++pct_next_change_;
+                pct_priority_[proc->pid().id] = config_.pct_depth - pct_next_change_;
+            }
+            return proc;
+        }
+    }
+    BEDLAM_ASSERT(false);
+    return nullptr;
+}
+
+std::uint64_t Simulator::pct_priority_of(Pid pid) const { return pct_priority_[pid.id]; }
+
+void Simulator::fire_due_timers() {
+    while (!timers_.empty() && timers_.begin()->first.first <= now_) {
+        auto node = timers_.extract(timers_.begin());
+        const std::uint64_t id = node.key().second;
+        Timer& timer = node.mapped();
+        if (Interposer* hook = interposer(); hook != nullptr && !timer.skewed) {
+            const Ticks skew = hook->before_timer(timer.target, TimerRef{id});
+            BEDLAM_ASSERT(skew >= 0);
+            if (skew > 0) {
+                timer.skewed = true;
+                node.key().first += skew;
+                timer_deadline_[id] = node.key().first;
+                timers_.insert(std::move(node));
+                continue;
+            }
+        }
+        timer_deadline_.erase(id);
+        trace({TraceKind::timer, timer.target, Pid{}, id});
+        if (timer.as_send) {
+            send_signal(timer.target, timer.envelope);
+        } else {
+            push(timer.target, timer.envelope);
+        }
+    }
+}
+
+TimerRef Simulator::start_timer(Ticks delay, Pid target, detail::Envelope* e, bool as_send) {
+    BEDLAM_ASSERT(delay >= 0);
+    const std::uint64_t id = new_timer_id();
+    const Ticks deadline = now_ + delay;
+    timers_.emplace(TimerKey{deadline, id}, Timer{target, e, as_send, false});
+    timer_deadline_.emplace(id, deadline);
+    return TimerRef{id};
+}
+
+std::optional<Ticks> Simulator::cancel_timer(TimerRef ref) {
+    auto it = timer_deadline_.find(ref.id);
+    if (it == timer_deadline_.end()) {
+        return std::nullopt;
+    }
+    const Ticks deadline = it->second;
+    timer_deadline_.erase(it);
+    auto node = timers_.extract(TimerKey{deadline, ref.id});
+    BEDLAM_ASSERT(!node.empty());
+    delete node.mapped().envelope;
+    return deadline - now_;
+}
+
+detail::Proc* Simulator::acquire(Pid pid) {
+    if (pid.id >= procs_.size()) {
+        return nullptr;
+    }
+    detail::Proc* proc = procs_[pid.id];
+    if (proc != nullptr) {
+        proc->ref();
+    }
+    return proc;
+}
+
+void Simulator::insert(detail::Proc* proc) {
+    BEDLAM_ASSERT_EQ(proc->pid().id, procs_.size());  // Sequential pids.
+    procs_.push_back(proc);
+    ++live_;
+    if (config_.policy == Policy::pct) {
+        // Initial priorities lie above the d - 1 change-point priorities [1, d).
+        pct_priority_.resize(procs_.size(), 0);
+        pct_priority_[proc->pid().id] = config_.pct_depth + (rng_.next() >> 1U);
+    }
+}
+
+void Simulator::remove(detail::Proc* proc) {
+    const std::uint64_t id = proc->pid().id;
+    BEDLAM_ASSERT(procs_[id] == proc);
+    procs_[id] = nullptr;
+    --live_;
+    proc->unref();
+}
+
+void Simulator::schedule(detail::Proc* proc) {
+    if (config_.policy == Policy::fifo) {
+        fifo_.push_back(proc);
+    } else {
+        runnable_.push_back(proc);
+    }
+}
+
+std::vector<Pid> Simulator::live_processes() const {
+    std::vector<Pid> out;
+    for (const detail::Proc* proc : procs_) {
+        if (proc != nullptr) {
+            out.push_back(proc->pid());
+        }
+    }
+    return out;
+}
+
+const char* to_string(Policy policy) noexcept {
+    switch (policy) {
+        case Policy::random:
+            return "random";
+        case Policy::fifo:
+            return "fifo";
+        case Policy::pct:
+            return "pct";
+    }
+    return "?";
+}
+
+std::optional<Policy> parse_policy(std::string_view text) noexcept {
+    if (text == "random") {
+        return Policy::random;
+    }
+    if (text == "fifo") {
+        return Policy::fifo;
+    }
+    if (text == "pct") {
+        return Policy::pct;
+    }
+    return std::nullopt;
+}
+
+}  // namespace bedlam
