@@ -296,10 +296,12 @@ void threads_ping_pong(State& state) {
 /// The trace fold alone: one `send` event per item. Every simulated message costs two events
 /// (send and deliver), so half this rate bounds simulator throughput with tracing on.
 void trace_record(State& state) {
-    Trace trace;
+    Ticks clock = 0;
+    Trace trace(&clock);
     std::uint64_t i = 0;
     for (auto _ : state) {
-        trace.record(static_cast<Ticks>(i), TraceEvent{TraceKind::send, Pid{i}, Pid{i + 1}, i});
+        clock = static_cast<Ticks>(i);
+        trace.record(TraceEvent{TraceKind::send, Pid{i}, Pid{i + 1}, i});
         ++i;
     }
     benchmark::DoNotOptimize(trace.hash());

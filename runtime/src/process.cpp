@@ -9,32 +9,24 @@ namespace detail {
 
 namespace {
 
-void free_list(Envelope* e) noexcept {
-    while (e != nullptr) {
-        Envelope* next = e->next;
-        delete e;
-        e = next;
-    }
-}
-
-Envelope* make_signal(SignalKind kind, Pid from, std::uint64_t aux = 0) {
-    auto* e = new Envelope();
+Envelope* make_signal(Runtime& rt, SignalKind kind, Pid from, std::uint64_t aux = 0) {
+    auto* e = rt.make<Envelope>();
     e->kind = kind;
     e->from = from;
     e->aux = aux;
     return e;
 }
 
-Envelope* make_exit(Pid from, ExitReason reason, ExitVia via) {
-    auto* e = new Boxed<ExitMsg>(ExitMsg{from, std::move(reason)});
+Envelope* make_exit(Runtime& rt, Pid from, ExitReason reason, ExitVia via) {
+    auto* e = rt.make<Boxed<ExitMsg>>(ExitMsg{from, std::move(reason)});
     e->kind = SignalKind::exit;
     e->from = from;
     e->via = via;
     return e;
 }
 
-Envelope* make_down(MonitorRef ref, Pid from, ExitReason reason) {
-    auto* e = new Boxed<DownMsg>(DownMsg{ref, from, std::move(reason)});
+Envelope* make_down(Runtime& rt, MonitorRef ref, Pid from, ExitReason reason) {
+    auto* e = rt.make<Boxed<DownMsg>>(DownMsg{ref, from, std::move(reason)});
     e->kind = SignalKind::down;
     e->from = from;
     e->aux = ref.id;
@@ -71,7 +63,7 @@ void Proc::append(Envelope* e) noexcept {
 }
 
 void Proc::drain() {
-    Envelope* e = inbox_.take_all();
+    Envelope* e = runtime_->single_threaded() ? inbox_.take_all_local() : inbox_.take_all();
     while (e != nullptr) {
         Envelope* next = e->next;
         handle(e);
@@ -127,12 +119,20 @@ void Proc::handle(Envelope* e) {
             }
             break;
     }
-    delete e;
+    runtime_->dispose(e);
 }
 
 // otp-semantics §1.3, §1.4.
 void Proc::handle_exit_signal(Envelope* e) {
-    std::unique_ptr<Envelope> owned(e);
+    struct Owned {
+        Proc* proc;
+        Envelope* e;
+        ~Owned() {
+            if (e != nullptr) {
+                proc->dispose(e);
+            }
+        }
+    } owned{this, e};
     const ExitMsg& m = payload<ExitMsg>(e);
     if (e->via == ExitVia::link) {
         // Dropped if the link is no longer active; otherwise the link is gone with its peer.
@@ -146,7 +146,8 @@ void Proc::handle_exit_signal(Envelope* e) {
         return;
     }
     if (trap_exit_) {
-        append(owned.release());  // A link-sent kill stays `kill` and is trappable.
+        owned.e = nullptr;
+        append(e);  // A link-sent kill stays `kill` and is trappable.
         return;
     }
     if (m.reason.is_normal()) {
@@ -205,7 +206,7 @@ void Proc::suspend_receive(std::coroutine_handle<> h) {
     if (!pending_exit_ && receive_timeout_ > 0) {
         ++receive_seq_;
         timer_ = runtime_->start_timer(
-            receive_timeout_, pid_, make_signal(SignalKind::timeout, pid_, receive_seq_), false);
+            receive_timeout_, pid_, make_signal(*runtime_, SignalKind::timeout, pid_, receive_seq_), false);
     }
 }
 
@@ -217,7 +218,7 @@ bool Proc::flush_down(MonitorRef ref) noexcept {
             if (mailbox_tail_ == &e->next) {
                 mailbox_tail_ = link;
             }
-            delete e;
+            dispose(e);
             return true;
         }
     }
@@ -232,7 +233,7 @@ bool Proc::flush_exit(Pid from) noexcept {
             if (mailbox_tail_ == &e->next) {
                 mailbox_tail_ = link;
             }
-            delete e;
+            dispose(e);
             return true;
         }
     }
@@ -248,7 +249,7 @@ StepResult Proc::step() {
     }
     if (receiving_) {
         if (!scan() && !timed_out_) {
-            return inbox_.try_block() ? StepResult::blocked : StepResult::runnable;
+            return try_block() ? StepResult::blocked : StepResult::runnable;
         }
         receiving_ = false;
         if (timer_.valid()) {
@@ -261,7 +262,7 @@ StepResult Proc::step() {
         if (decision.action == ResumeDecision::Action::crash) {
             // The process raises at this resumption: it dies with the chosen reason.
             if (matched_ != nullptr) {
-                delete std::exchange(matched_, nullptr);
+                dispose(std::exchange(matched_, nullptr));
             }
             terminate(std::move(decision.reason));
             return StepResult::exited;
@@ -278,7 +279,7 @@ StepResult Proc::step() {
         return StepResult::exited;
     }
     if (receiving_) {
-        return inbox_.try_block() ? StepResult::blocked : StepResult::runnable;
+        return try_block() ? StepResult::blocked : StepResult::runnable;
     }
     BEDLAM_ASSERT(yielded_);
     return StepResult::runnable;
@@ -308,11 +309,23 @@ void Proc::discard() noexcept {
         top_.destroy();
         top_ = {};
     }
-    free_list(std::exchange(mailbox_, nullptr));
+    dispose_list(std::exchange(mailbox_, nullptr));
     mailbox_tail_ = &mailbox_;
-    free_list(std::exchange(deferred_, nullptr));
-    delete std::exchange(matched_, nullptr);
-    free_list(inbox_.close());
+    dispose_list(std::exchange(deferred_, nullptr));
+    dispose_list(std::exchange(matched_, nullptr));
+    dispose_list(close_inbox());
+}
+
+void Proc::dispose(Envelope* e) noexcept { runtime_->dispose(e); }
+
+void Proc::dispose_list(Envelope* e) noexcept { runtime_->dispose_list(e); }
+
+bool Proc::try_block() noexcept {
+    return runtime_->single_threaded() ? inbox_.try_block_local() : inbox_.try_block();
+}
+
+Envelope* Proc::close_inbox() noexcept {
+    return runtime_->single_threaded() ? inbox_.close_local() : inbox_.close();
 }
 
 // Ends the process: frees its frame and mailbox, releases its name, answers signals that reached
@@ -329,11 +342,9 @@ void Proc::terminate(ExitReason reason) {
         top_.destroy();  // Runs the destructors of the body's locals.
         top_ = {};
     }
-    free_list(std::exchange(mailbox_, nullptr));
+    dispose_list(std::exchange(mailbox_, nullptr));
     mailbox_tail_ = &mailbox_;
-    delete std::exchange(matched_, nullptr);
-
-    runtime_->release_name(this);
+    dispose_list(std::exchange(matched_, nullptr));
 
     // Signals that reached the inbox before it closed: links and monitors made to a process that
     // is exiting are answered with its exit reason; the rest is dropped.
@@ -362,12 +373,16 @@ void Proc::terminate(ExitReason reason) {
                 default:
                     break;
             }
-            delete e;
+            dispose(e);
         }
         if (round == 0) {
-            late = inbox_.close();
+            late = close_inbox();
         }
     }
+
+    // Only once the inbox is closed: register_name either sees it closed or sets has_name_
+    // before this reads it (see Runtime::register_name).
+    runtime_->release_name(this);
 
     runtime_->trace({TraceKind::exit, pid_, Pid{}, reason.digest(), &reason});
     if (Interposer* hook = runtime_->interposer(); hook != nullptr) {
@@ -376,15 +391,15 @@ void Proc::terminate(ExitReason reason) {
     if (links_) {
         const std::unique_ptr<ProcLinks> links = std::move(links_);
         for (const Pid peer : links->links) {
-            runtime_->send_signal(peer, make_exit(pid_, reason, ExitVia::link));
+            runtime_->send_signal(peer, make_exit(*runtime_, pid_, reason, ExitVia::link));
         }
         for (const auto& [ref, watcher] : links->monitors_in) {
             runtime_->trace({TraceKind::down, pid_, watcher, ref.id, &reason});
-            runtime_->send_signal(watcher, make_down(ref, pid_, reason));
+            runtime_->send_signal(watcher, make_down(*runtime_, ref, pid_, reason));
         }
         // Monitors this process held: let their targets forget them.
         for (const auto& [ref, target] : links->monitors_out) {
-            runtime_->send_signal(target, make_signal(SignalKind::demonitor, pid_, ref.id));
+            runtime_->send_signal(target, make_signal(*runtime_, SignalKind::demonitor, pid_, ref.id));
         }
     }
     runtime_->remove(this);  // May destroy *this: nothing may follow.
@@ -405,12 +420,12 @@ void Self::link(Pid pid) const {
         return;  // §1.5: at most one link per pair.
     }
     runtime().trace({TraceKind::link, me, pid});
-    if (runtime().send_signal(pid, detail::make_signal(detail::SignalKind::link, me))) {
+    if (runtime().send_signal(pid, detail::make_signal(runtime(), detail::SignalKind::link, me))) {
         return;
     }
     // §1.6: the target does not exist.
     if (proc_->trap_exit()) {
-        runtime().push(me, detail::make_exit(pid, ExitReason::noproc(), detail::ExitVia::link));
+        runtime().push(me, detail::make_exit(runtime(), pid, ExitReason::noproc(), detail::ExitVia::link));
         return;
     }
     proc_->links().links.erase(pid);
@@ -423,13 +438,13 @@ void Self::unlink(Pid pid) const {
         return;  // §1.7: no link, no-op.
     }
     runtime().trace({TraceKind::unlink, me, pid});
-    runtime().send_signal(pid, detail::make_signal(detail::SignalKind::unlink, me));
+    runtime().send_signal(pid, detail::make_signal(runtime(), detail::SignalKind::unlink, me));
 }
 
 void Self::exit(Pid pid, const ExitReason& reason) const {
     const Pid me = this->pid();
     if (pid != me) {
-        runtime().send_signal(pid, detail::make_exit(me, reason, detail::ExitVia::exit2));
+        runtime().send_signal(pid, detail::make_exit(runtime(), me, reason, detail::ExitVia::exit2));
         return;
     }
     // §1.4: exit(self(), R).
@@ -437,7 +452,7 @@ void Self::exit(Pid pid, const ExitReason& reason) const {
         throw ExitException{ExitReason::killed()};
     }
     if (proc_->trap_exit()) {
-        runtime().push(me, detail::make_exit(me, reason, detail::ExitVia::self));
+        runtime().push(me, detail::make_exit(runtime(), me, reason, detail::ExitVia::self));
         return;
     }
     throw ExitException{reason};
@@ -450,10 +465,10 @@ MonitorRef Self::monitor(Pid pid) const {
     const MonitorRef ref = runtime().new_ref();
     proc_->links().monitors_out[ref] = pid;
     runtime().trace({TraceKind::monitor, me, pid, ref.id});
-    if (!runtime().send_signal(pid, detail::make_signal(detail::SignalKind::monitor, me, ref.id))) {
+    if (!runtime().send_signal(pid, detail::make_signal(runtime(), detail::SignalKind::monitor, me, ref.id))) {
         // §2.1: DOWN with `noproc` at once.
         runtime().trace({TraceKind::down, pid, me, ref.id});
-        runtime().push(me, detail::make_down(ref, pid, ExitReason::noproc()));
+        runtime().push(me, detail::make_down(runtime(), ref, pid, ExitReason::noproc()));
     }
     return ref;
 }
@@ -467,7 +482,7 @@ bool Self::demonitor(MonitorRef ref, DemonitorOptions options) const {
         active = true;
         runtime().trace({TraceKind::demonitor, pid(), target, ref.id});
         runtime().send_signal(target,
-                              detail::make_signal(detail::SignalKind::demonitor, pid(), ref.id));
+                              detail::make_signal(runtime(), detail::SignalKind::demonitor, pid(), ref.id));
     }
     if (options.flush) {
         proc_->flush_down(ref);

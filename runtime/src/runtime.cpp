@@ -21,14 +21,14 @@ bool Runtime::send_signal(Pid to, detail::Envelope* e) {
                 break;
             case DeliveryDecision::Action::drop:
                 trace({TraceKind::drop, e->from, to, e->seq, nullptr, "interposer"});
-                delete e;
+                dispose(e);
                 return true;
             case DeliveryDecision::Action::delay:
                 BEDLAM_ASSERT(decision.delay >= 0);
                 start_timer(decision.delay, to, e, false);
                 return true;
             case DeliveryDecision::Action::duplicate:
-                if (detail::Envelope* copy = e->clone(); copy != nullptr) {
+                if (detail::Envelope* copy = e->clone(pool_); copy != nullptr) {
                     copy->seq = e->seq;
                     push(to, copy);
                 }
@@ -42,17 +42,17 @@ bool Runtime::push(Pid to, detail::Envelope* e) {
     detail::Proc* proc = acquire(to);
     if (proc == nullptr) {
         trace({TraceKind::drop, e->from, to, e->seq, nullptr, "noproc"});
-        delete e;
+        dispose(e);
         return false;
     }
-    const detail::Inbox::Push result = proc->inbox().push(e);
+    const detail::Inbox::Push result = push_to(proc, e);
     if (result == detail::Inbox::Push::woke) {
         schedule(proc);
     }
-    proc->unref();
+    release(proc);
     if (result == detail::Inbox::Push::closed) {
         trace({TraceKind::drop, e->from, to, e->seq, nullptr, "noproc"});
-        delete e;
+        dispose(e);
         return false;
     }
     return true;
@@ -86,7 +86,7 @@ Pid Runtime::finish_spawn(detail::Proc* proc, detail::Proc* parent, SpawnOptions
 }
 
 void Runtime::exit(Pid to, const ExitReason& reason) {
-    auto* e = new detail::Boxed<ExitMsg>(ExitMsg{Pid{}, reason});
+    auto* e = make<detail::Boxed<ExitMsg>>(ExitMsg{Pid{}, reason});
     e->kind = detail::SignalKind::exit;
     e->via = detail::ExitVia::exit2;
     send_signal(to, e);
@@ -98,7 +98,7 @@ bool Runtime::is_alive(Pid pid) {
         return false;
     }
     const bool alive = !proc->inbox().closed();
-    proc->unref();
+    release(proc);
     return alive;
 }
 
@@ -115,7 +115,7 @@ bool Runtime::register_name(std::string_view name, Pid pid) {
     // has_name_ and removes the name under the lock after we release it.
     proc->has_name_.store(true, std::memory_order_seq_cst);
     const bool alive = !proc->inbox().closed();
-    proc->unref();
+    release(proc);
     if (!alive) {
         return false;
     }
@@ -190,28 +190,6 @@ std::ostream& operator<<(std::ostream& os, const ExitReason& reason) {
 }
 
 namespace detail {
-
-const char* to_string(SignalKind kind) noexcept {
-    switch (kind) {
-        case SignalKind::message:
-            return "message";
-        case SignalKind::exit:
-            return "exit";
-        case SignalKind::link:
-            return "link";
-        case SignalKind::unlink:
-            return "unlink";
-        case SignalKind::monitor:
-            return "monitor";
-        case SignalKind::demonitor:
-            return "demonitor";
-        case SignalKind::down:
-            return "down";
-        case SignalKind::timeout:
-            return "timeout";
-    }
-    return "?";
-}
 
 void assert_failed(const char* expr, const char* file, int line) noexcept {
     std::fprintf(stderr, "bedlam: assertion failed: %s at %s:%d\n", expr, file, line);

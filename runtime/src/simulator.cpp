@@ -8,8 +8,10 @@
 
 namespace bedlam {
 
-Simulator::Simulator(SimConfig config) : config_(config), rng_(config.seed) {
+Simulator::Simulator(SimConfig config)
+    : Runtime(/*single_threaded=*/true), config_(config), rng_(config.seed), trace_log_(&now_) {
     trace_ = &trace_log_;
+    pool_ = &envelopes_;
     trace_log_.set_output(config.trace_out);
     procs_.push_back(nullptr);  // Pid 0 is nobody.
     if (config_.policy == Policy::pct) {
@@ -24,7 +26,7 @@ Simulator::Simulator(SimConfig config) : config_(config), rng_(config.seed) {
 
 Simulator::~Simulator() {
     for (auto& [key, timer] : timers_) {
-        delete timer.envelope;
+        dispose(timer.envelope);
     }
     for (detail::Proc*& proc : procs_) {
         if (proc != nullptr) {
@@ -94,7 +96,10 @@ detail::Proc* Simulator::pick() {
             fifo_.pop_front();
             return proc;
         case Policy::random: {
-            const auto i = static_cast<std::size_t>(rng_.below(runnable_.size()));
+            // With one candidate there is no choice to draw.
+            const auto i = runnable_.size() == 1
+                               ? std::size_t{0}
+                               : static_cast<std::size_t>(rng_.below(runnable_.size()));
             proc = runnable_[i];
             runnable_[i] = runnable_.back();
             runnable_.pop_back();
@@ -171,7 +176,7 @@ std::optional<Ticks> Simulator::cancel_timer(TimerRef ref) {
     timer_deadline_.erase(it);
     auto node = timers_.extract(TimerKey{deadline, ref.id});
     BEDLAM_ASSERT(!node.empty());
-    delete node.mapped().envelope;
+    dispose(node.mapped().envelope);
     return deadline - now_;
 }
 
@@ -179,11 +184,7 @@ detail::Proc* Simulator::acquire(Pid pid) {
     if (pid.id >= procs_.size()) {
         return nullptr;
     }
-    detail::Proc* proc = procs_[pid.id];
-    if (proc != nullptr) {
-        proc->ref();
-    }
-    return proc;
+    return procs_[pid.id];  // Single-threaded: no reference is taken.
 }
 
 void Simulator::insert(detail::Proc* proc) {

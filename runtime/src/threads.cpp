@@ -17,7 +17,8 @@ thread_local CurrentWorker current_worker;
 
 }  // namespace
 
-ThreadScheduler::ThreadScheduler(ThreadConfig config) : start_(std::chrono::steady_clock::now()) {
+ThreadScheduler::ThreadScheduler(ThreadConfig config)
+    : Runtime(/*single_threaded=*/false), start_(std::chrono::steady_clock::now()) {
     unsigned n = config.workers;
     if (n == 0) {
         n = std::max(1U, std::thread::hardware_concurrency());
@@ -46,7 +47,7 @@ ThreadScheduler::~ThreadScheduler() {
     }
     timer_thread_.join();
     for (auto& [key, timer] : timers_) {
-        delete timer.envelope;
+        dispose(timer.envelope);
     }
     timers_.clear();
     std::vector<detail::Proc*> procs;
@@ -211,7 +212,7 @@ std::optional<Ticks> ThreadScheduler::cancel_timer(TimerRef ref) {
         BEDLAM_ASSERT(!node.empty());
         envelope = node.mapped().envelope;
     }
-    delete envelope;
+    dispose(envelope);
     work_done();
     return std::max<Ticks>(0, deadline - now());
 }

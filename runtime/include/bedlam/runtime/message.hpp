@@ -5,7 +5,9 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
+#include <new>
 #include <type_traits>
 #include <utility>
 
@@ -31,7 +33,11 @@ enum class ExitVia : std::uint8_t {
     self,   // exit(self(), Reason) while trapping exits
 };
 
-const char* to_string(SignalKind kind) noexcept;
+inline const char* to_string(SignalKind kind) noexcept {
+    static constexpr const char* names[] = {"message", "exit",      "link", "unlink",
+                                            "monitor", "demonitor", "down", "timeout"};
+    return names[static_cast<std::uint8_t>(kind)];
+}
 
 /// One unique address per message type, compared for equality only (never ordered, so no
 /// address leaks into a decision).
@@ -45,15 +51,17 @@ constexpr const void* tag_of() noexcept {
     return &TypeTag<std::remove_cvref_t<T>>::id;
 }
 
+class EnvelopePool;
+
 struct Envelope {
     Envelope() = default;
     Envelope(const Envelope&) = delete;
     Envelope& operator=(const Envelope&) = delete;
     virtual ~Envelope() = default;
 
-    /// A copy of this envelope, or nullptr if its payload cannot be copied (used to duplicate a
-    /// message in flight).
-    [[nodiscard]] virtual Envelope* clone() const { return nullptr; }
+    /// A copy of this envelope from `pool`, or nullptr if its payload cannot be copied (used to
+    /// duplicate a message in flight).
+    [[nodiscard]] virtual Envelope* clone(EnvelopePool* /*pool*/) const { return nullptr; }
 
     Envelope* next = nullptr;
     const void* tag = nullptr;  // The payload type; null for signals without a payload.
@@ -62,7 +70,98 @@ struct Envelope {
     std::uint64_t seq = 0;  // Trace identity: unique per send within a run.
     SignalKind kind = SignalKind::message;
     ExitVia via = ExitVia::link;
+    std::uint32_t bytes = 0;  // The size of the most-derived object, for dispose().
 };
+
+/// Recycles envelope memory for a single-threaded runtime: one free list per 16-byte size class
+/// up to 256 bytes; larger envelopes go to the heap. Not thread-safe: the threaded scheduler
+/// uses the heap directly (a null pool).
+class EnvelopePool {
+public:
+    static constexpr std::size_t granule = 16;
+    static constexpr std::size_t classes = 16;
+
+    EnvelopePool() = default;
+    EnvelopePool(const EnvelopePool&) = delete;
+    EnvelopePool& operator=(const EnvelopePool&) = delete;
+    ~EnvelopePool() {
+        for (std::size_t c = 0; c < classes; ++c) {
+            while (free_[c] != nullptr) {
+                FreeNode* node = free_[c];
+                free_[c] = node->next;
+                ::operator delete(node, (c + 1) * granule);
+            }
+        }
+    }
+
+    void* allocate(std::size_t bytes) {
+        const std::size_t c = (bytes + granule - 1) / granule - 1;
+        if (c >= classes) {
+            return ::operator new(bytes);
+        }
+        if (FreeNode* node = free_[c]; node != nullptr) {
+            free_[c] = node->next;
+            return node;
+        }
+        return ::operator new((c + 1) * granule);
+    }
+
+    void release(void* p, std::size_t bytes) noexcept {
+        const std::size_t c = (bytes + granule - 1) / granule - 1;
+        if (c >= classes) {
+            ::operator delete(p, bytes);
+            return;
+        }
+        auto* node = static_cast<FreeNode*>(p);
+        node->next = free_[c];
+        free_[c] = node;
+    }
+
+private:
+    struct FreeNode {
+        FreeNode* next;
+    };
+    FreeNode* free_[classes] = {};
+};
+
+/// Creates an envelope of type E from `pool` (the heap if null).
+template <typename E, typename... Args>
+E* make_envelope(EnvelopePool* pool, Args&&... args) {
+    void* memory = pool != nullptr ? pool->allocate(sizeof(E)) : ::operator new(sizeof(E));
+    try {
+        E* e = new (memory) E(std::forward<Args>(args)...);
+        e->bytes = static_cast<std::uint32_t>(sizeof(E));
+        return e;
+    } catch (...) {
+        if (pool != nullptr) {
+            pool->release(memory, sizeof(E));
+        } else {
+            ::operator delete(memory, sizeof(E));
+        }
+        throw;
+    }
+}
+
+/// Destroys an envelope made by make_envelope with the same pool.
+inline void dispose(EnvelopePool* pool, Envelope* e) noexcept {
+    const std::size_t bytes = e->bytes;
+    BEDLAM_ASSERT(bytes >= sizeof(Envelope));
+    e->~Envelope();
+    if (pool != nullptr) {
+        pool->release(e, bytes);
+    } else {
+        ::operator delete(e, bytes);
+    }
+}
+
+/// Disposes of a list linked through `next`.
+inline void dispose_list(EnvelopePool* pool, Envelope* e) noexcept {
+    while (e != nullptr) {
+        Envelope* next = e->next;
+        dispose(pool, e);
+        e = next;
+    }
+}
 
 template <typename T>
 struct Boxed final : Envelope {
@@ -70,15 +169,16 @@ struct Boxed final : Envelope {
     explicit Boxed(Args&&... args) : value{std::forward<Args>(args)...} {
         tag = tag_of<T>();
     }
-    [[nodiscard]] Envelope* clone() const override {
+    [[nodiscard]] Envelope* clone(EnvelopePool* pool) const override {
         if constexpr (std::is_copy_constructible_v<T>) {
-            auto* copy = new Boxed<T>(value);
+            auto* copy = make_envelope<Boxed<T>>(pool, value);
             copy->from = from;
             copy->aux = aux;
             copy->kind = kind;
             copy->via = via;
             return copy;
         } else {
+            static_cast<void>(pool);
             return nullptr;
         }
     }
@@ -138,6 +238,47 @@ public:
         return e == blocked_tag() ? nullptr : reverse(e);
     }
 
+    // -- Single-threaded variants (the simulator) ---------------------------------------------------
+    // The same states, but no read-modify-write is atomic, and the list is circular with head_
+    // pointing at the newest envelope (whose next is the oldest), so taking needs no reversal.
+
+    Push push_local(Envelope* e) noexcept {
+        Envelope* newest = head_.load(std::memory_order_relaxed);
+        if (newest == closed_tag()) {
+            return Push::closed;
+        }
+        if (newest == nullptr || newest == blocked_tag()) {
+            e->next = e;
+        } else {
+            e->next = newest->next;
+            newest->next = e;
+        }
+        head_.store(e, std::memory_order_relaxed);
+        return newest == blocked_tag() ? Push::woke : Push::ok;
+    }
+
+    Envelope* take_all_local() noexcept {
+        Envelope* newest = head_.load(std::memory_order_relaxed);
+        BEDLAM_ASSERT(newest != blocked_tag() && newest != closed_tag());
+        head_.store(nullptr, std::memory_order_relaxed);
+        return unroll(newest);
+    }
+
+    bool try_block_local() noexcept {
+        if (head_.load(std::memory_order_relaxed) != nullptr) {
+            return false;
+        }
+        head_.store(blocked_tag(), std::memory_order_relaxed);
+        return true;
+    }
+
+    Envelope* close_local() noexcept {
+        Envelope* newest = head_.load(std::memory_order_relaxed);
+        BEDLAM_ASSERT(newest != closed_tag());
+        head_.store(closed_tag(), std::memory_order_relaxed);
+        return newest == blocked_tag() ? nullptr : unroll(newest);
+    }
+
     [[nodiscard]] bool closed() const noexcept {
         return head_.load(std::memory_order_seq_cst) == closed_tag();
     }
@@ -149,6 +290,17 @@ public:
 private:
     static Envelope* blocked_tag() noexcept { return reinterpret_cast<Envelope*>(std::uintptr_t{1}); }
     static Envelope* closed_tag() noexcept { return reinterpret_cast<Envelope*>(std::uintptr_t{2}); }
+
+    // Opens a circular list at its newest element: returns the oldest, the list now ending in
+    // nullptr.
+    static Envelope* unroll(Envelope* newest) noexcept {
+        if (newest == nullptr) {
+            return nullptr;
+        }
+        Envelope* oldest = newest->next;
+        newest->next = nullptr;
+        return oldest;
+    }
 
     static Envelope* reverse(Envelope* e) noexcept {
         Envelope* out = nullptr;

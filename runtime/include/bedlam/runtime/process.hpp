@@ -204,6 +204,8 @@ public:
         index = matched_index_;
         return std::exchange(matched_, nullptr);
     }
+    /// Destroys an envelope taken from this process's mailbox.
+    void dispose(Envelope* e) noexcept;
     [[nodiscard]] bool trap_exit() const noexcept { return trap_exit_; }
     bool set_trap_exit(bool on) noexcept { return std::exchange(trap_exit_, on); }
     /// Moves pending signals into the mailbox, applying exit-signal rules (§1.3).
@@ -221,6 +223,9 @@ public:
     }
 
 private:
+    bool try_block() noexcept;
+    Envelope* close_inbox() noexcept;
+    void dispose_list(Envelope* e) noexcept;
     void handle(Envelope* e);
     void handle_exit_signal(Envelope* e);
     void append(Envelope* e) noexcept;
@@ -390,7 +395,11 @@ public:
                 return on_timeout_();
             }
         }
-        std::unique_ptr<Envelope> owned(e);
+        struct Disposer {
+            Proc* proc;
+            Envelope* e;
+            ~Disposer() { proc->dispose(e); }
+        } const disposer{proc_, e};
         return dispatch(index, e, std::index_sequence_for<Clauses...>{});
     }
 

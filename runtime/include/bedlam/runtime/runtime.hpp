@@ -44,7 +44,6 @@ constexpr void check_body_type() {
 
 class Runtime {
 public:
-    Runtime() = default;
     Runtime(const Runtime&) = delete;
     Runtime& operator=(const Runtime&) = delete;
     virtual ~Runtime() = default;
@@ -91,11 +90,20 @@ public:
     }
 
     template <typename T>
-    static detail::Envelope* box(Pid from, T&& msg) {
-        auto* e = new detail::Boxed<std::remove_cvref_t<T>>(std::forward<T>(msg));
+    detail::Envelope* box(Pid from, T&& msg) {
+        auto* e = make<detail::Boxed<std::remove_cvref_t<T>>>(std::forward<T>(msg));
         e->from = from;
         return e;
     }
+    /// Creates an envelope (from the pool on a single-threaded runtime).
+    template <typename E, typename... Args>
+    E* make(Args&&... args) {
+        return detail::make_envelope<E>(pool_, std::forward<Args>(args)...);
+    }
+    /// Destroys an envelope made by make().
+    void dispose(detail::Envelope* e) noexcept { detail::dispose(pool_, e); }
+    void dispose_list(detail::Envelope* e) noexcept { detail::dispose_list(pool_, e); }
+    detail::EnvelopePool* pool() const noexcept { return pool_; }
 
     /// Sends a signal: traces it, consults the interposer, then pushes it. Returns false if the
     /// receiver does not exist (the envelope is then destroyed).
@@ -107,8 +115,15 @@ public:
     }
     void trace(const TraceEvent& event) {
         if (trace_ != nullptr) {
-            trace_->record(now(), event);
+            trace_->record(event);
         }
+    }
+    /// True for the simulator: every process runs on one thread, so inboxes and reference
+    /// counts skip their atomic read-modify-writes.
+    [[nodiscard]] bool single_threaded() const noexcept { return single_threaded_; }
+    /// Pushes onto a process's inbox by the scheduler's threading model.
+    detail::Inbox::Push push_to(detail::Proc* proc, detail::Envelope* e) noexcept {
+        return single_threaded_ ? proc->inbox().push_local(e) : proc->inbox().push(e);
     }
     [[nodiscard]] bool tracing() const noexcept { return trace_ != nullptr; }
     Interposer* interposer() const noexcept { return interposer_; }
@@ -125,8 +140,16 @@ public:
     void release_name(detail::Proc* proc);
 
 protected:
-    /// Returns the process with a new reference, or nullptr if it is not alive.
+    explicit Runtime(bool single_threaded) noexcept : single_threaded_(single_threaded) {}
+
+    /// Returns the process, or nullptr if it is not alive. On a multi-threaded runtime the
+    /// caller owns a new reference and gives it back with release().
     virtual detail::Proc* acquire(Pid pid) = 0;
+    void release(detail::Proc* proc) noexcept {
+        if (!single_threaded_) {
+            proc->unref();
+        }
+    }
     /// Adds a new process to the table (the table holds the initial reference).
     virtual void insert(detail::Proc* proc) = 0;
     /// Makes a process runnable. Called once per transition out of blocked, and at spawn.
@@ -138,11 +161,13 @@ protected:
     }
 
     Trace* trace_ = nullptr;
+    detail::EnvelopePool* pool_ = nullptr;  // Set by single-threaded runtimes.
 
 private:
     Pid finish_spawn(detail::Proc* proc, detail::Proc* parent, SpawnOptions options,
                      MonitorRef* ref_out);
 
+    const bool single_threaded_;
     std::atomic<std::uint64_t> next_pid_{1};
     std::atomic<std::uint64_t> next_ref_{1};
     std::atomic<std::uint64_t> next_seq_{1};
@@ -161,7 +186,7 @@ private:
 template <typename T>
 void Self::send(Pid to, T&& msg) const {
     detail::check_message_type<T>();
-    runtime().send_signal(to, Runtime::box(pid(), std::forward<T>(msg)));
+    runtime().send_signal(to, runtime().box(pid(), std::forward<T>(msg)));
 }
 
 template <typename T>
@@ -171,7 +196,7 @@ void Self::send(std::string_view name, T&& msg) const {
     if (!to) {
         throw std::invalid_argument("badarg: no process registered as " + std::string(name));
     }
-    runtime().send_signal(*to, Runtime::box(pid(), std::forward<T>(msg)));
+    runtime().send_signal(*to, runtime().box(pid(), std::forward<T>(msg)));
 }
 
 template <typename F, typename... Args>
@@ -198,7 +223,8 @@ template <typename T>
 TimerRef Self::send_after(Duration d, Pid to, T&& msg) const {
     detail::check_message_type<T>();
     BEDLAM_ASSERT(d.count() >= 0);
-    return runtime().start_timer(d.count(), to, Runtime::box(pid(), std::forward<T>(msg)), true);
+    return runtime().start_timer(d.count(), to, runtime().box(pid(), std::forward<T>(msg)),
+                                 true);
 }
 
 }  // namespace bedlam

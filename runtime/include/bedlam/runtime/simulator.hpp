@@ -116,6 +116,7 @@ private:
     void fire_due_timers();
     std::uint64_t pct_priority_of(Pid pid) const;
 
+    detail::EnvelopePool envelopes_;  // First member: destroyed after every envelope.
     SimConfig config_;
     Rng rng_;
     Trace trace_log_;

@@ -31,7 +31,7 @@ const char* to_string(TraceKind kind) noexcept;
 
 struct TraceEvent {
     TraceEvent(TraceKind k, Pid a_pid, Pid b_pid = {}, std::uint64_t extra = 0,
-               const ExitReason* exit_reason = nullptr, std::string_view text = {}) noexcept
+               const ExitReason* exit_reason = nullptr, const char* text = nullptr) noexcept
         : kind(k), a(a_pid), b(b_pid), x(extra), reason(exit_reason), detail(text) {}
 
     TraceKind kind;
@@ -39,27 +39,7 @@ struct TraceEvent {
     Pid b;
     std::uint64_t x;
     const ExitReason* reason;
-    std::string_view detail;
-};
-
-/// Folds events into a hash and optionally writes them as JSON lines. The hash is defined in
-/// docs/trace-format.md so that other tools can recompute it.
-class Trace {
-public:
-    static constexpr std::uint64_t hash_seed = 0xcbf29ce484222325ULL;
-
-    void record(Ticks time, const TraceEvent& event);
-
-    /// Writes each later event to `out` as one JSON line; nullptr stops writing.
-    void set_output(std::ostream* out) noexcept { out_ = out; }
-
-    [[nodiscard]] std::uint64_t hash() const noexcept { return hash_; }
-    [[nodiscard]] std::uint64_t events() const noexcept { return events_; }
-
-private:
-    std::uint64_t hash_ = hash_seed;
-    std::uint64_t events_ = 0;
-    std::ostream* out_ = nullptr;
+    const char* detail;  // Static text, or null; written to JSON, never hashed.
 };
 
 /// splitmix64's finaliser: a bijective 64-bit mixer.
@@ -78,5 +58,52 @@ constexpr std::uint64_t fnv1a(std::string_view s) noexcept {
     }
     return h;
 }
+
+/// Folds events into a hash and optionally writes them as JSON lines. The hash is defined in
+/// docs/trace-format.md so that other tools can recompute it.
+class Trace {
+public:
+    static constexpr std::uint64_t hash_seed = 0xcbf29ce484222325ULL;
+
+    explicit Trace(const Ticks* clock) noexcept : clock_(clock) {}
+
+    /// Folds `event`, stamped with the current time, into the hash (and writes it out).
+    void record(const TraceEvent& event) {
+        const Ticks time = *clock_;
+        hash_ = mix64(hash_ ^ digest(time, event));
+        if (out_ != nullptr) {
+            write_json(time, event);
+        }
+        ++events_;
+    }
+
+    /// One event's contribution to the hash. Computed apart from the running hash, so that the
+    /// chain of dependent work per event is a single mix64.
+    static std::uint64_t digest(Ticks time, const TraceEvent& event) noexcept {
+        std::uint64_t d = (static_cast<std::uint64_t>(event.kind) + 1) * 0x9e3779b97f4a7c15ULL;
+        d ^= static_cast<std::uint64_t>(time) * 0xc2b2ae3d27d4eb4fULL;
+        d ^= event.a.id * 0x165667b19e3779f9ULL;
+        d ^= event.b.id * 0xd6e8feb86659fd93ULL;
+        d ^= event.x * 0xff51afd7ed558ccdULL;
+        if (event.reason != nullptr) {
+            d ^= event.reason->digest();
+        }
+        return mix64(d);
+    }
+
+    /// Writes each later event to `out` as one JSON line; nullptr stops writing.
+    void set_output(std::ostream* out) noexcept { out_ = out; }
+
+    [[nodiscard]] std::uint64_t hash() const noexcept { return hash_; }
+    [[nodiscard]] std::uint64_t events() const noexcept { return events_; }
+
+private:
+    void write_json(Ticks time, const TraceEvent& event);
+
+    const Ticks* clock_;
+    std::uint64_t hash_ = hash_seed;
+    std::uint64_t events_ = 0;
+    std::ostream* out_ = nullptr;
+};
 
 }  // namespace bedlam
