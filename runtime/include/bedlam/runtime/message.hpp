@@ -89,7 +89,7 @@ public:
             while (free_[c] != nullptr) {
                 FreeNode* node = free_[c];
                 free_[c] = node->next;
-                ::operator delete(node, (c + 1) * granule);
+                ::operator delete(node);
             }
         }
     }
@@ -109,7 +109,7 @@ public:
     void release(void* p, std::size_t bytes) noexcept {
         const std::size_t c = (bytes + granule - 1) / granule - 1;
         if (c >= classes) {
-            ::operator delete(p, bytes);
+            ::operator delete(p);
             return;
         }
         auto* node = static_cast<FreeNode*>(p);
@@ -136,7 +136,7 @@ E* make_envelope(EnvelopePool* pool, Args&&... args) {
         if (pool != nullptr) {
             pool->release(memory, sizeof(E));
         } else {
-            ::operator delete(memory, sizeof(E));
+            ::operator delete(memory);
         }
         throw;
     }
@@ -150,7 +150,7 @@ inline void dispose(EnvelopePool* pool, Envelope* e) noexcept {
     if (pool != nullptr) {
         pool->release(e, bytes);
     } else {
-        ::operator delete(e, bytes);
+        ::operator delete(e);
     }
 }
 
