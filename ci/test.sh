@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Builds and runs every test: the determinism lint, then configure, build and ctest for each
-# preset in BEDLAM_PRESETS (default "debug clang"), then the cross-build determinism check.
+# preset in BEDLAM_PRESETS (default "debug clang asan tsan"), then the cross-build determinism check.
 # BEDLAM_JOBS sets the build parallelism (default: the number of cores).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-presets=${BEDLAM_PRESETS:-debug clang}
+presets=${BEDLAM_PRESETS:-debug clang asan tsan}
 jobs=${BEDLAM_JOBS:-$(nproc)}
 
 bash ci/install-deps.sh
