@@ -180,7 +180,9 @@ bool Proc::scan() {
 }
 
 bool Proc::begin_receive(Matcher matcher, Ticks timeout) {
-    drain();
+    if (!inbox_.empty()) {
+        drain();
+    }
     receive_timeout_ = timeout;
     if (pending_exit_) {
         return false;  // Suspend; the step that resumed us ends the process.
@@ -189,7 +191,7 @@ bool Proc::begin_receive(Matcher matcher, Ticks timeout) {
     scan_ = &mailbox_;
     timed_out_ = false;
     matched_ = nullptr;
-    if (scan()) {
+    if (mailbox_ != nullptr && scan()) {
         return true;
     }
     if (timeout == 0) {
@@ -242,13 +244,15 @@ bool Proc::flush_exit(Pid from) noexcept {
 
 StepResult Proc::step() {
     BEDLAM_ASSERT(!dead_);
-    drain();
+    if (!inbox_.empty()) {
+        drain();
+    }
     if (pending_exit_) {
         terminate(*pending_exit_);
         return StepResult::exited;
     }
     if (receiving_) {
-        if (!scan() && !timed_out_) {
+        if ((*scan_ == nullptr || !scan()) && !timed_out_) {
             return try_block() ? StepResult::blocked : StepResult::runnable;
         }
         receiving_ = false;
