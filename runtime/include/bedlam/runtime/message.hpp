@@ -10,6 +10,7 @@
 #include <new>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "bedlam/runtime/assert.hpp"
 #include "bedlam/runtime/types.hpp"
@@ -74,40 +75,40 @@ struct Envelope {
 };
 
 /// Recycles envelope memory for a single-threaded runtime: one free list per 16-byte size class
-/// up to 256 bytes; larger envelopes go to the heap. Not thread-safe: the threaded scheduler
-/// uses the heap directly (a null pool).
+/// up to 256 bytes, refilled by carving 16 KiB slabs, so that a message costs no malloc in the
+/// steady state and one in hundreds when the pool grows. Slabs are returned when the pool is
+/// destroyed. Larger envelopes go to the heap. Not thread-safe: the threaded scheduler uses the
+/// heap directly (a null pool).
 class EnvelopePool {
 public:
     static constexpr std::size_t granule = 16;
     static constexpr std::size_t classes = 16;
+    static constexpr std::size_t slab_bytes = 16 * 1024;
 
     EnvelopePool() = default;
     EnvelopePool(const EnvelopePool&) = delete;
     EnvelopePool& operator=(const EnvelopePool&) = delete;
     ~EnvelopePool() {
-        for (std::size_t c = 0; c < classes; ++c) {
-            while (free_[c] != nullptr) {
-                FreeNode* node = free_[c];
-                free_[c] = node->next;
-                ::operator delete(node);
-            }
+        for (void* slab : slabs_) {
+            ::operator delete(slab);
         }
     }
 
     void* allocate(std::size_t bytes) {
-        const std::size_t c = (bytes + granule - 1) / granule - 1;
+        const std::size_t c = class_of(bytes);
         if (c >= classes) {
             return ::operator new(bytes);
         }
-        if (FreeNode* node = free_[c]; node != nullptr) {
-            free_[c] = node->next;
-            return node;
+        if (free_[c] == nullptr) {
+            refill(c);
         }
-        return ::operator new((c + 1) * granule);
+        FreeNode* node = free_[c];
+        free_[c] = node->next;
+        return node;
     }
 
     void release(void* p, std::size_t bytes) noexcept {
-        const std::size_t c = (bytes + granule - 1) / granule - 1;
+        const std::size_t c = class_of(bytes);
         if (c >= classes) {
             ::operator delete(p);
             return;
@@ -121,7 +122,28 @@ private:
     struct FreeNode {
         FreeNode* next;
     };
+
+    static std::size_t class_of(std::size_t bytes) noexcept {
+        return (bytes + granule - 1) / granule - 1;
+    }
+
+    void refill(std::size_t c) {
+        const std::size_t size = (c + 1) * granule;
+        slabs_.reserve(slabs_.size() + 1);
+        auto* slab = static_cast<unsigned char*>(::operator new(slab_bytes));
+        slabs_.push_back(slab);
+        // Thread the slab's objects onto the free list, lowest address first.
+        FreeNode* head = nullptr;
+        for (std::size_t offset = slab_bytes / size * size; offset >= size; offset -= size) {
+            auto* node = reinterpret_cast<FreeNode*>(slab + offset - size);
+            node->next = head;
+            head = node;
+        }
+        free_[c] = head;
+    }
+
     FreeNode* free_[classes] = {};
+    std::vector<void*> slabs_;
 };
 
 /// Creates an envelope of type E from `pool` (the heap if null).
