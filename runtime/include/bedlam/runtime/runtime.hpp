@@ -83,7 +83,7 @@ public:
     Pid spawn_process(detail::Proc* parent, SpawnOptions options, MonitorRef* ref_out, F body,
                       Args... args) {
         detail::check_body_type<F>();
-        auto* proc = new detail::Proc(this, Pid{next_pid_.fetch_add(1, std::memory_order_relaxed)});
+        auto* proc = new detail::Proc(this, Pid{next(next_pid_)});
         Process process = std::invoke(body, Self(proc), std::move(args)...);
         proc->set_body(process.release());
         return finish_spawn(proc, parent, options, ref_out);
@@ -111,7 +111,7 @@ public:
     /// Pushes a signal onto `to`'s inbox, waking it if it sleeps. No trace, no interposer.
     bool push(Pid to, detail::Envelope* e);
     MonitorRef new_ref() noexcept {
-        return MonitorRef{next_ref_.fetch_add(1, std::memory_order_relaxed)};
+        return MonitorRef{next(next_ref_)};
     }
     void trace(const TraceEvent& event) {
         if (trace_ != nullptr) {
@@ -155,15 +155,26 @@ protected:
     /// Makes a process runnable. Called once per transition out of blocked, and at spawn.
     virtual void schedule(detail::Proc* proc) = 0;
 
-    std::uint64_t new_seq() noexcept { return next_seq_.fetch_add(1, std::memory_order_relaxed); }
+    std::uint64_t new_seq() noexcept { return next(next_seq_); }
     std::uint64_t new_timer_id() noexcept {
-        return next_timer_.fetch_add(1, std::memory_order_relaxed);
+        return next(next_timer_);
     }
 
     Trace* trace_ = nullptr;
     detail::EnvelopePool* pool_ = nullptr;  // Set by single-threaded runtimes.
 
 private:
+    /// Takes the next value of a run-wide counter. A locked read-modify-write costs about 20
+    /// cycles, a fifth of a simulated message, so the single-threaded runtime does without.
+    std::uint64_t next(std::atomic<std::uint64_t>& counter) noexcept {
+        if (single_threaded_) {
+            const std::uint64_t v = counter.load(std::memory_order_relaxed);
+            counter.store(v + 1, std::memory_order_relaxed);
+            return v;
+        }
+        return counter.fetch_add(1, std::memory_order_relaxed);
+    }
+
     Pid finish_spawn(detail::Proc* proc, detail::Proc* parent, SpawnOptions options,
                      MonitorRef* ref_out);
 

@@ -88,7 +88,7 @@ public:
         if (event.reason != nullptr) {
             d ^= event.reason->digest();
         }
-        return mix64(d);
+        return d;
     }
 
     /// Writes each later event to `out` as one JSON line; nullptr stops writing.
