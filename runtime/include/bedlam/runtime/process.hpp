@@ -154,8 +154,9 @@ struct ProcLinks {
     std::map<MonitorRef, Pid> monitors_in;   // Monitors on this process: ref -> watcher.
 };
 
-/// The control block of one process. Fields below "owner only" are touched only by the thread
-/// that is running the process; other threads only push onto `inbox` and count references.
+/// The control block of one process. Only inbox_, refs_ and has_name_ are touched by other
+/// threads (they push, count references, register names); every other field belongs to the
+/// thread that is running the process.
 class Proc {
 public:
     Proc(Runtime* runtime, Pid pid) noexcept : runtime_(runtime), pid_(pid) {}
@@ -214,11 +215,11 @@ public:
     bool flush_down(MonitorRef ref) noexcept;
     /// Removes the first EXIT message from `from` from the mailbox; true if one was there.
     bool flush_exit(Pid from) noexcept;
-    [[nodiscard]] bool has_pending_exit() const noexcept { return pending_exit_.has_value(); }
+    [[nodiscard]] bool has_pending_exit() const noexcept { return pending_exit_ != nullptr; }
     /// Makes the process exit with `reason` at its next step (an injected crash).
     void inject_exit(ExitReason reason) {
         if (!pending_exit_) {
-            pending_exit_ = std::move(reason);
+            pending_exit_ = std::make_unique<ExitReason>(std::move(reason));
         }
     }
 
@@ -234,32 +235,33 @@ private:
     void terminate(ExitReason reason);
     ExitReason reason_from_body() const;
 
+    // Hot: touched on every message, in the first cache line.
     Runtime* runtime_;
-    Pid pid_;
-    std::atomic<std::uint32_t> refs_{1};
-    std::atomic<bool> has_name_{false};  // Set by the registry; read at exit (see release_name).
     Inbox inbox_;
-
-    // -- Owner only ------------------------------------------------------------------------------
-    Process::Handle top_;
-    std::coroutine_handle<> resume_point_;
-    Envelope* mailbox_ = nullptr;       // Oldest first.
+    Envelope* mailbox_ = nullptr;  // Oldest first.
     Envelope** mailbox_tail_ = &mailbox_;
-    Envelope** scan_ = &mailbox_;       // First envelope the current receive has not tried.
-    Envelope* matched_ = nullptr;       // Non-null iff the current receive found a message.
-    Envelope* deferred_ = nullptr;      // Signals that arrived after a fatal one in a batch.
-    std::size_t matched_index_ = 0;
-    Matcher matcher_;
-    TimerRef timer_;                    // The current receive's time-out, if armed.
-    Ticks receive_timeout_ = -1;        // The time-out of the receive being set up.
-    std::uint64_t receive_seq_ = 0;
-    std::optional<ExitReason> pending_exit_;
-    std::unique_ptr<ProcLinks> links_;
+    Envelope** scan_ = &mailbox_;  // First envelope the current receive has not tried.
+    std::coroutine_handle<> resume_point_;
+    Process::Handle top_;
     bool receiving_ = false;
     bool timed_out_ = false;
     bool yielded_ = false;
     bool trap_exit_ = false;
     bool dead_ = false;
+    std::atomic<bool> has_name_{false};  // Set by the registry; read at exit (see release_name).
+    // Warm: the current receive.
+    Pid pid_;
+    Envelope* matched_ = nullptr;  // Non-null iff the current receive found a message.
+    std::size_t matched_index_ = 0;
+    Matcher matcher_;
+    TimerRef timer_;              // The current receive's time-out, if armed.
+    Ticks receive_timeout_ = -1;  // The time-out of the receive being set up.
+    std::uint64_t receive_seq_ = 0;
+    // Cold.
+    std::atomic<std::uint32_t> refs_{1};
+    std::unique_ptr<ExitReason> pending_exit_;  // Set when a fatal signal arrived.
+    std::unique_ptr<ProcLinks> links_;
+    Envelope* deferred_ = nullptr;  // Signals that arrived after a fatal one in a batch.
 
     friend class bedlam::Runtime;
 };
