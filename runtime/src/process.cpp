@@ -411,6 +411,14 @@ void Proc::terminate(ExitReason reason) {
 
 }  // namespace detail
 
+// -- Message ---------
+
+void Message::reset() noexcept {
+    if (e_ != nullptr && owned_) {
+        owner_->dispose(std::exchange(e_, nullptr));
+    }
+}
+
 // -- Self ------------------------------------------------------------------------------------------
 
 Ticks Self::now() const { return runtime().now(); }

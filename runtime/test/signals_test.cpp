@@ -18,41 +18,20 @@
 #include <vector>
 
 #include "bedlam/runtime.hpp"
+#include "test_support.hpp"
 
 namespace bedlam {
 namespace {
 
+using test::Events;
+using test::kAllSchedulers;
+using test::kSimulators;
+using test::make_runtime;
+using test::Probe;
+using test::Sched;
+using test::sched_name;
+
 using namespace std::chrono_literals;
-using Events = std::vector<std::string>;
-
-// -- Observation -----------------------------------------------------------------------------------
-
-/// What a test observes, written by its processes (under a lock: on the threaded scheduler they
-/// run on worker threads) and read by the test after run_until_idle().
-class Probe {
-public:
-    void note(std::string event) {
-        const std::lock_guard lock(mutex_);
-        events_.push_back(std::move(event));
-    }
-    [[nodiscard]] Events events() const {
-        const std::lock_guard lock(mutex_);
-        return events_;
-    }
-    void set_pid(Pid pid) {
-        const std::lock_guard lock(mutex_);
-        pid_ = pid;
-    }
-    [[nodiscard]] Pid pid() const {
-        const std::lock_guard lock(mutex_);
-        return pid_;
-    }
-
-private:
-    mutable std::mutex mutex_;
-    Events events_;
-    Pid pid_;
-};
 
 // -- Messages --------------------------------------------------------------------------------------
 
@@ -173,39 +152,7 @@ std::string yes_no(bool b) { return b ? "yes" : "no"; }
 
 // -- Fixture ---------------------------------------------------------------------------------------
 
-struct Sched {
-    const char* name;
-    bool threaded;
-    std::uint64_t seed;
-    Policy policy;
-    unsigned workers;
-};
 
-void PrintTo(const Sched& s, std::ostream* os) { *os << s.name; }
-
-std::unique_ptr<Runtime> make_runtime(const Sched& s) {
-    if (s.threaded) {
-        return std::make_unique<ThreadScheduler>(ThreadConfig{.workers = s.workers});
-    }
-    return std::make_unique<Simulator>(SimConfig{.seed = s.seed, .policy = s.policy});
-}
-
-const Sched kSimulators[] = {
-    {"sim_random_1", false, 1, Policy::random, 0}, {"sim_random_2", false, 2, Policy::random, 0},
-    {"sim_random_3", false, 3, Policy::random, 0}, {"sim_fifo", false, 4, Policy::fifo, 0},
-    {"sim_pct", false, 5, Policy::pct, 0},
-};
-const Sched kAllSchedulers[] = {
-    kSimulators[0],
-    kSimulators[1],
-    kSimulators[2],
-    kSimulators[3],
-    kSimulators[4],
-    {"threads_1", true, 0, Policy::random, 1},
-    {"threads_2", true, 0, Policy::random, 2},
-};
-
-std::string sched_name(const ::testing::TestParamInfo<Sched>& info) { return info.param.name; }
 
 class Signals : public ::testing::TestWithParam<Sched> {
 protected:

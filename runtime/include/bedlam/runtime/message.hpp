@@ -71,7 +71,14 @@ struct Envelope {
     std::uint64_t seq = 0;  // Trace identity: unique per send within a run.
     SignalKind kind = SignalKind::message;
     ExitVia via = ExitVia::link;
+    std::uint8_t flags = 0;   // call_flag, cast_flag or reply_flag, for behaviours.
     std::uint32_t bytes = 0;  // The size of the most-derived object, for dispose().
+
+    /// A call request (aux = the caller's monitor reference), a cast, or a call's reply
+    /// (aux = the reference it answers).
+    static constexpr std::uint8_t call_flag = 1;
+    static constexpr std::uint8_t cast_flag = 2;
+    static constexpr std::uint8_t reply_flag = 4;
 };
 
 /// Recycles envelope memory for a single-threaded runtime: one free list per 16-byte size class

@@ -30,6 +30,80 @@ struct NoProcError : std::runtime_error {
     NoProcError() : std::runtime_error("noproc") {}
 };
 
+namespace detail {
+class Proc;
+}
+
+/// A received message of any type, owned: a receive clause that takes a `Message` accepts every
+/// message. Ask it what it holds with is<T>() and get<T>(). Behaviours use it to take requests
+/// whose types only the callback knows.
+class Message {
+public:
+    Message() = default;
+    Message(detail::Proc* owner, detail::Envelope* e) noexcept : owner_(owner), e_(e) {}
+    Message(Message&& other) noexcept
+        : owner_(other.owner_), e_(std::exchange(other.e_, nullptr)), owned_(other.owned_) {}
+    Message& operator=(Message&& other) noexcept {
+        if (this != &other) {
+            reset();
+            owner_ = other.owner_;
+            e_ = std::exchange(other.e_, nullptr);
+            owned_ = other.owned_;
+        }
+        return *this;
+    }
+    Message(const Message&) = delete;
+    Message& operator=(const Message&) = delete;
+    ~Message() { reset(); }
+
+    /// A view of an envelope that someone else owns (receive guards get one).
+    static Message view(const detail::Envelope* e) noexcept {
+        Message m(nullptr, const_cast<detail::Envelope*>(e));
+        m.owned_ = false;
+        return m;
+    }
+
+    [[nodiscard]] bool empty() const noexcept { return e_ == nullptr; }
+    template <typename T>
+    [[nodiscard]] bool is() const noexcept {
+        return e_ != nullptr && e_->tag == detail::tag_of<T>();
+    }
+    /// The payload if it is a T, else nullptr.
+    template <typename T>
+    [[nodiscard]] T* get() noexcept {
+        return is<T>() ? &static_cast<detail::Boxed<T>*>(e_)->value : nullptr;
+    }
+    template <typename T>
+    [[nodiscard]] const T* get() const noexcept {
+        return is<T>() ? &static_cast<const detail::Boxed<T>*>(e_)->value : nullptr;
+    }
+    /// The sender (Pid{} for messages from outside and for timers set from outside).
+    [[nodiscard]] Pid from() const noexcept { return e_ != nullptr ? e_->from : Pid{}; }
+    [[nodiscard]] bool is_call() const noexcept { return has_flag(detail::Envelope::call_flag); }
+    [[nodiscard]] bool is_cast() const noexcept { return has_flag(detail::Envelope::cast_flag); }
+    [[nodiscard]] bool is_reply() const noexcept {
+        return has_flag(detail::Envelope::reply_flag);
+    }
+    /// For a call or a reply: the reference that pairs them.
+    [[nodiscard]] MonitorRef ref() const noexcept {
+        return e_ != nullptr ? MonitorRef{e_->aux} : MonitorRef{};
+    }
+
+    [[nodiscard]] detail::Envelope* envelope() const noexcept { return e_; }
+    /// Gives up ownership of the envelope (to forward it).
+    detail::Envelope* release() noexcept { return std::exchange(e_, nullptr); }
+
+private:
+    [[nodiscard]] bool has_flag(std::uint8_t flag) const noexcept {
+        return e_ != nullptr && (e_->flags & flag) != 0;
+    }
+    void reset() noexcept;
+
+    detail::Proc* owner_ = nullptr;
+    detail::Envelope* e_ = nullptr;
+    bool owned_ = true;
+};
+
 /// The return type of a process body: `Process body(Self self, Args... args)`.
 class [[nodiscard]] Process {
 public:
@@ -298,15 +372,24 @@ struct Guarded {
 };
 
 template <typename H>
+struct IsAnyClause
+    : std::is_same<std::remove_cvref_t<typename CallableTraits<H>::Arg>, bedlam::Message> {};
+template <typename G, typename H>
+struct IsAnyClause<Guarded<G, H>> : std::false_type {};
+
+template <typename H, bool AnyMessage = IsAnyClause<H>::value>
 struct ClauseTraits {
     using Arg = typename CallableTraits<H>::Arg;
-    using Message = std::remove_cvref_t<Arg>;
+    using Payload = std::remove_cvref_t<Arg>;
     using Result = typename CallableTraits<H>::Result;
     static bool accepts(const H& /*h*/, const Envelope* e) noexcept {
-        return e->tag == tag_of<Message>();
+        return e->tag == tag_of<Payload>();
     }
-    static Result invoke(H& h, Envelope* e) {
-        auto& value = static_cast<Boxed<Message>*>(e)->value;
+    static decltype(auto) guard_view(const Envelope* e) noexcept {
+        return (static_cast<const Boxed<Payload>*>(e)->value);
+    }
+    static Result invoke(H& h, Envelope*& e, Proc* /*proc*/) {
+        auto& value = static_cast<Boxed<Payload>*>(e)->value;
         if constexpr (std::is_lvalue_reference_v<Arg> &&
                       !std::is_const_v<std::remove_reference_t<Arg>>) {
             return h(value);
@@ -316,16 +399,29 @@ struct ClauseTraits {
     }
 };
 
+/// A clause whose handler takes a bedlam::Message accepts any message and owns it.
+template <typename H>
+struct ClauseTraits<H, true> {
+    using Result = typename CallableTraits<H>::Result;
+    static bool accepts(const H& /*h*/, const Envelope* /*e*/) noexcept { return true; }
+    static bedlam::Message guard_view(const Envelope* e) noexcept {
+        return bedlam::Message::view(e);
+    }
+    static Result invoke(H& h, Envelope*& e, Proc* proc) {
+        return h(bedlam::Message(proc, std::exchange(e, nullptr)));
+    }
+};
+
 template <typename G, typename H>
-struct ClauseTraits<Guarded<G, H>> {
+struct ClauseTraits<Guarded<G, H>, false> {
     using Inner = ClauseTraits<H>;
-    using Message = typename Inner::Message;
     using Result = typename Inner::Result;
     static bool accepts(const Guarded<G, H>& c, const Envelope* e) {
-        return Inner::accepts(c.handler, e) &&
-               c.guard(static_cast<const Boxed<Message>*>(e)->value);
+        return Inner::accepts(c.handler, e) && c.guard(Inner::guard_view(e));
     }
-    static Result invoke(Guarded<G, H>& c, Envelope* e) { return Inner::invoke(c.handler, e); }
+    static Result invoke(Guarded<G, H>& c, Envelope*& e, Proc* proc) {
+        return Inner::invoke(c.handler, e, proc);
+    }
 };
 
 struct NoTimeout {
@@ -370,9 +466,10 @@ public:
     template <typename H>
     Receive<H, Clauses...> after(Duration d, H handler) && {
         BEDLAM_ASSERT(d.count() >= 0);
+        const Ticks timeout = d == infinity ? -1 : d.count();
         return std::apply(
             [&](Clauses&... cs) {
-                return Receive<H, Clauses...>(proc_, d.count(), std::move(handler),
+                return Receive<H, Clauses...>(proc_, timeout, std::move(handler),
                                               std::move(cs)...);
             },
             clauses_);
@@ -397,10 +494,15 @@ public:
                 return on_timeout_();
             }
         }
+        // A clause that takes a Message takes the envelope too (and nulls `e`).
         struct Disposer {
             Proc* proc;
-            Envelope* e;
-            ~Disposer() { proc->dispose(e); }
+            Envelope*& e;
+            ~Disposer() {
+                if (e != nullptr) {
+                    proc->dispose(e);
+                }
+            }
         } const disposer{proc_, e};
         return dispatch(index, e, std::index_sequence_for<Clauses...>{});
     }
@@ -423,14 +525,15 @@ private:
     }
 
     template <std::size_t I, std::size_t... Rest>
-    Result dispatch_one(std::size_t index, Envelope* e) {
+    Result dispatch_one(std::size_t index, Envelope*& e) {
         if (index == I || sizeof...(Rest) == 0) {
             using C = std::tuple_element_t<I, std::tuple<Clauses...>>;
             if constexpr (std::is_void_v<Result>) {
-                ClauseTraits<C>::invoke(std::get<I>(clauses_), e);
+                ClauseTraits<C>::invoke(std::get<I>(clauses_), e, proc_);
                 return;
             } else {
-                return static_cast<Result>(ClauseTraits<C>::invoke(std::get<I>(clauses_), e));
+                return static_cast<Result>(
+                    ClauseTraits<C>::invoke(std::get<I>(clauses_), e, proc_));
             }
         }
         if constexpr (sizeof...(Rest) > 0) {
@@ -439,7 +542,7 @@ private:
     }
 
     template <std::size_t... I>
-    Result dispatch(std::size_t index, Envelope* e, std::index_sequence<I...> /*unused*/) {
+    Result dispatch(std::size_t index, Envelope*& e, std::index_sequence<I...> /*unused*/) {
         if constexpr (sizeof...(I) == 0) {
             static_cast<void>(index);
             static_cast<void>(e);
@@ -522,7 +625,8 @@ public:
     }
     /// Suspends for `d` on the scheduler's clock (receive with no clauses and a time-out).
     auto sleep(Duration d) const {
-        return detail::Receive<detail::NoTimeout>(proc_, d.count(), detail::NoTimeout{});
+        return detail::Receive<detail::NoTimeout>(proc_, d == infinity ? -1 : d.count(),
+                                                  detail::NoTimeout{});
     }
     /// Lets other processes run, then continues.
     [[nodiscard]] detail::Yield yield() const noexcept { return detail::Yield{proc_}; }
@@ -562,6 +666,10 @@ public:
     bool register_name(std::string_view name, Pid pid) const;
     bool unregister_name(std::string_view name) const;
     [[nodiscard]] std::optional<Pid> whereis(std::string_view name) const;
+
+    /// Wraps a value as a Message owned by this process, as if it had been received.
+    template <typename T>
+    [[nodiscard]] Message message(T&& value) const;
 
     // -- Timers --------------------------------------------------------------------------------
     /// Delivers `msg` to `to` after `d` (erlang:send_after/3).

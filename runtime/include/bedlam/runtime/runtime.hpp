@@ -231,6 +231,11 @@ std::pair<Pid, MonitorRef> Self::spawn_monitor(F body, Args... args) const {
 }
 
 template <typename T>
+Message Self::message(T&& value) const {
+    return Message(proc_, runtime().box(pid(), std::forward<T>(value)));
+}
+
+template <typename T>
 TimerRef Self::send_after(Duration d, Pid to, T&& msg) const {
     detail::check_message_type<T>();
     BEDLAM_ASSERT(d.count() >= 0);

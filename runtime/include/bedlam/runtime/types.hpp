@@ -19,6 +19,9 @@ using Ticks = std::int64_t;
 /// A span of time. Any std::chrono duration converts to it.
 using Duration = std::chrono::nanoseconds;
 
+/// No time-out: `receive(...).after(infinity, ...)` waits forever, as Erlang's `infinity`.
+inline constexpr Duration infinity = Duration::max();
+
 /// A process identifier. Pids are allocated sequentially from 1 and never reused within a run;
 /// Pid{} (id 0) names no process and is the sender of messages injected from outside.
 struct Pid {

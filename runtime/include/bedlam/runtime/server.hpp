@@ -1,0 +1,351 @@
+// Server: OTP's gen_server (otp-semantics §5). A server is a class derived from bedlam::Server
+// whose callbacks are coroutines (so a callback may itself call other servers). It runs as an
+// ordinary process: start_link spawns it, waits for init, and returns what init decided;
+// call/cast/stop talk to it with OTP's protocol and OTP's exit reasons.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "bedlam/runtime/runtime.hpp"
+
+namespace bedlam {
+
+using namespace std::chrono_literals;
+
+/// Who made a call: reply to it with reply(self, from, value).
+struct From {
+    Pid pid;
+    MonitorRef ref;
+};
+
+/// A move-only value of any type: a call's reply or a continue term.
+class Any {
+public:
+    Any() = default;
+    template <typename T, typename = std::enable_if_t<!std::is_same_v<std::decay_t<T>, Any>>>
+    Any(T&& value)  // NOLINT(google-explicit-constructor): like std::any.
+        : holder_(std::make_unique<Holder<std::decay_t<T>>>(std::forward<T>(value))) {}
+
+    [[nodiscard]] bool has_value() const noexcept { return holder_ != nullptr; }
+    template <typename T>
+    [[nodiscard]] T* get() noexcept {
+        auto* h = dynamic_cast<Holder<T>*>(holder_.get());
+        return h != nullptr ? &h->value : nullptr;
+    }
+    template <typename T>
+    [[nodiscard]] bool is() const noexcept {
+        return dynamic_cast<const Holder<T>*>(holder_.get()) != nullptr;
+    }
+    /// Boxes the value into an envelope from `rt`, consuming it.
+    detail::Envelope* box(Runtime& rt, Pid from) && { return holder_->box(rt, from); }
+
+private:
+    struct HolderBase {
+        HolderBase() = default;
+        HolderBase(const HolderBase&) = delete;
+        HolderBase& operator=(const HolderBase&) = delete;
+        virtual ~HolderBase() = default;
+        virtual detail::Envelope* box(Runtime& rt, Pid from) = 0;
+    };
+    template <typename T>
+    struct Holder final : HolderBase {
+        template <typename U>
+        explicit Holder(U&& v) : value(std::forward<U>(v)) {}
+        detail::Envelope* box(Runtime& rt, Pid from) override {
+            return rt.box(from, std::move(value));
+        }
+        T value;
+    };
+    std::unique_ptr<HolderBase> holder_;
+};
+
+/// What a callback asks the server loop to do next, besides its result (otp-semantics §5.3).
+struct ServerAction {
+    enum class Kind : std::uint8_t { none, continue_, timeout, hibernate };
+    Kind kind = Kind::none;
+    Any term;              // continue_: passed to handle_continue.
+    Duration timeout{};    // timeout: a ServerTimeout message goes to handle_info if nothing
+                           // arrives first.
+
+    static ServerAction none() { return {}; }
+    template <typename T>
+    static ServerAction continue_with(T term) {
+        ServerAction a;
+        a.kind = Kind::continue_;
+        a.term = Any(std::move(term));
+        return a;
+    }
+    static ServerAction after(Duration d) {
+        ServerAction a;
+        a.kind = Kind::timeout;
+        a.timeout = d;
+        return a;
+    }
+    static ServerAction hibernate() {
+        ServerAction a;
+        a.kind = Kind::hibernate;
+        return a;
+    }
+};
+
+/// The message handle_info gets when a `ServerAction::after` time-out expires (Erlang's
+/// `timeout` atom).
+struct ServerTimeout {};
+
+/// init's result: {ok, State[, Action]}, ignore, {stop, Reason}, {error, Reason}.
+struct InitResult {
+    enum class Kind : std::uint8_t { ok, ignore, stop, error };
+    Kind kind = Kind::ok;
+    ExitReason reason;
+    ServerAction action;
+
+    static InitResult ok(ServerAction action = {}) {
+        return InitResult{Kind::ok, {}, std::move(action)};
+    }
+    static InitResult ignore() { return InitResult{Kind::ignore, {}, {}}; }
+    static InitResult stop(ExitReason reason) {
+        return InitResult{Kind::stop, std::move(reason), {}};
+    }
+    static InitResult error(ExitReason reason) {
+        return InitResult{Kind::error, std::move(reason), {}};
+    }
+};
+
+/// A callback's result: {reply, R, S[, Action]}, {noreply, S[, Action]}, {stop, Reason, S},
+/// {stop, Reason, Reply, S}.
+struct ServerResult {
+    enum class Kind : std::uint8_t { reply, noreply, stop };
+    Kind kind = Kind::noreply;
+    Any reply;
+    ExitReason reason;
+    ServerAction action;
+
+    template <typename T>
+    static ServerResult reply_with(T value, ServerAction action = {}) {
+        return ServerResult{Kind::reply, Any(std::move(value)), {}, std::move(action)};
+    }
+    static ServerResult noreply(ServerAction action = {}) {
+        return ServerResult{Kind::noreply, {}, {}, std::move(action)};
+    }
+    static ServerResult stop(ExitReason reason) {
+        return ServerResult{Kind::stop, {}, std::move(reason), {}};
+    }
+    template <typename T>
+    static ServerResult stop_reply(ExitReason reason, T value) {
+        return ServerResult{Kind::stop, Any(std::move(value)), std::move(reason), {}};
+    }
+};
+
+/// The callbacks of a server. Derive from it; the object's members are the server's state, and
+/// it lives in the server process's coroutine frame. Every callback may co_await (call other
+/// servers, receive); the defaults follow gen_server's.
+class Server {
+public:
+    Server() = default;
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+    virtual ~Server() = default;
+
+    virtual Async<InitResult> init(Self self);
+    /// Default: the server stops with {bad_call, Request} (OTP: the callback is missing).
+    virtual Async<ServerResult> handle_call(Self self, Message request, From from);
+    /// Default: the server stops with {bad_cast, Request}.
+    virtual Async<ServerResult> handle_cast(Self self, Message request);
+    /// Default: the message is dropped (OTP logs it).
+    virtual Async<ServerResult> handle_info(Self self, Message info);
+    /// Default: the server stops with `undef` (§5.3: handle_continue not exported).
+    virtual Async<ServerResult> handle_continue(Self self, Any term);
+    /// Runs after a {stop, ...} result, after a callback raised, and on an EXIT from the parent
+    /// when the server traps exits (§5.4). Not called when the server is killed.
+    virtual Async<void> terminate(Self self, ExitReason reason);
+};
+
+/// Where to send a call: a pid or a registered name.
+struct ServerRef {
+    ServerRef(Pid p) : pid(p) {}                       // NOLINT(google-explicit-constructor)
+    ServerRef(const char* n) : name(n) {}              // NOLINT(google-explicit-constructor)
+    ServerRef(std::string n) : name(std::move(n)) {}   // NOLINT(google-explicit-constructor)
+    Pid pid;
+    std::string name;
+
+    [[nodiscard]] std::string to_string() const;
+};
+
+/// How to start a server. A class with constructors rather than an aggregate on purpose: g++ 12
+/// miscompiles aggregate temporaries with non-trivial members inside a co_await expression
+/// (README, "g++ 12 and aggregates"), and options are usually written in one.
+struct StartOptions {
+    StartOptions() = default;
+    explicit StartOptions(std::string registered_name, bool linked = true)
+        : name(std::move(registered_name)), link(linked) {}
+
+    std::string name;  // Registered name; empty for none.
+    bool link = true;  // start_link (true) or start (false).
+};
+
+/// start_link's result: {ok, Pid}, ignore, or {error, Reason}.
+struct StartResult {
+    enum class Kind : std::uint8_t { ok, ignore, error };
+    Kind kind = Kind::ok;
+    Pid pid;
+    ExitReason reason;
+    /// `{already_started, Pid}`: the name was taken by `pid`.
+    bool already_started = false;
+
+    [[nodiscard]] bool ok() const noexcept { return kind == Kind::ok; }
+};
+
+namespace detail {
+
+/// The starter waits for this from the new server: the result of init.
+struct InitAck {
+    MonitorRef ref;
+    StartResult result;
+};
+
+/// gen_server:stop's request, a system message.
+struct StopRequest {
+    ExitReason reason;
+};
+struct StopAck {};
+
+/// The caller's exit reason when a call fails: {Reason, {gen_server, call, [Target, _, T]}},
+/// which is {shutdown, ...} (clean for supervisors) when Reason is `shutdown` (§5.1).
+ExitReason call_failure(const ExitReason& reason, const ServerRef& target, Duration timeout);
+
+Async<void> server_loop(Self self, Server& impl, Pid parent, ServerAction action);
+Async<void> server_stop(Self self, Server& impl, ExitReason reason);
+Async<StartResult> await_start(Self self, Pid child, MonitorRef ack, bool linked);
+Pid resolve(Self self, const ServerRef& target);
+
+template <typename Impl, typename... Args>
+Process server_body(Self self, Pid parent, MonitorRef ack, std::string name, Args... args) {
+    if (!name.empty() && !self.register_name(name, self.pid())) {
+        StartResult taken{StartResult::Kind::error, self.whereis(name).value_or(Pid{}),
+                          ExitReason::error("{already_started," + name + "}"), true};
+        self.send(parent, InitAck{ack, std::move(taken)});
+        co_return;  // Exits normal, as gen_server does.
+    }
+    Impl impl(std::move(args)...);
+    InitResult init;
+    try {
+        init = co_await impl.init(self);
+    } catch (const ExitException& x) {
+        init = InitResult::stop(x.reason);
+    } catch (const std::exception& x) {
+        init = InitResult::stop(ExitReason::error(x.what()));
+    }
+    switch (init.kind) {
+        case InitResult::Kind::ok:
+            self.send(parent, InitAck{ack, StartResult{StartResult::Kind::ok, self.pid(), {}}});
+            co_await server_loop(self, impl, parent, std::move(init.action));
+            co_return;
+        case InitResult::Kind::ignore:
+            self.send(parent, InitAck{ack, StartResult{StartResult::Kind::ignore, {}, {}}});
+            co_return;
+        case InitResult::Kind::error:  // OTP 26+: {error, R} exits silently with `normal`.
+            self.send(parent, InitAck{ack, StartResult{StartResult::Kind::error, {}, init.reason}});
+            co_return;
+        case InitResult::Kind::stop:
+            self.send(parent, InitAck{ack, StartResult{StartResult::Kind::error, {}, init.reason}});
+            self.exit(init.reason);
+    }
+}
+
+}  // namespace detail
+
+/// Starts a server process running `Impl(args...)` and waits until its init has returned
+/// (gen_server:start_link/start). A server that fails to start has exited when this returns, and
+/// a trapping caller's `{'EXIT', Pid, _}` from it has been consumed (OTP 26+).
+template <typename Impl, typename... Args>
+Async<StartResult> start_server(Self self, StartOptions options, Args... args) {
+    static_assert(std::is_base_of_v<Server, Impl>, "a server implementation derives from Server");
+    const MonitorRef ack = self.runtime().new_ref();
+    const Pid child =
+        options.link
+            ? self.spawn_link(&detail::server_body<Impl, Args...>, self.pid(), ack,
+                              std::move(options.name), std::move(args)...)
+            : self.spawn(&detail::server_body<Impl, Args...>, self.pid(), ack,
+                         std::move(options.name), std::move(args)...);
+    co_return co_await detail::await_start(self, child, ack, options.link);
+}
+
+template <typename Impl, typename... Args>
+Async<StartResult> start_link(Self self, Args... args) {
+    return start_server<Impl>(self, StartOptions{}, std::move(args)...);
+}
+
+/// gen_server:call: sends `request` and waits for the reply of type Rep. On a time-out, a dead or
+/// missing server, or a server that exits before replying, the caller exits (throws
+/// ExitException) with {Reason, {gen_server, call, ...}} (otp-semantics §5.1).
+template <typename Rep, typename Req>
+Async<Rep> call(Self self, ServerRef target, Req request, Duration timeout = 5s) {
+    const Pid pid = detail::resolve(self, target);
+    if (!pid.valid()) {
+        throw ExitException{detail::call_failure(ExitReason::noproc(), target, timeout)};
+    }
+    if (pid == self.pid()) {
+        throw ExitException{detail::call_failure(ExitReason::error("calling_self"), target,
+                                                 timeout)};
+    }
+    Runtime& rt = self.runtime();
+    const MonitorRef ref = self.monitor(pid);
+    detail::Envelope* e = rt.box(self.pid(), std::move(request));
+    e->aux = ref.id;
+    e->flags = detail::Envelope::call_flag;
+    rt.send_signal(pid, e);
+    std::optional<ExitReason> failure;
+    std::optional<Rep> reply;
+    co_await self
+        .receive(when([ref](const Message& m) { return m.is_reply() && m.ref() == ref; },
+                      [&](Message m) {
+                          if (Rep* value = m.get<Rep>(); value != nullptr) {
+                              reply.emplace(std::move(*value));
+                          } else {
+                              failure = ExitReason::error("bad_reply_type");
+                          }
+                      }),
+                 when([ref](const DownMsg& d) { return d.ref == ref; },
+                      [&](DownMsg d) { failure = std::move(d.reason); }))
+        .after(timeout, [&] { failure = ExitReason::error("timeout"); });
+    if (!reply) {
+        self.demonitor(ref, DemonitorOptions{.flush = true});
+        throw ExitException{detail::call_failure(*failure, target, timeout)};
+    }
+    self.demonitor(ref, DemonitorOptions{.flush = true});
+    co_return std::move(*reply);
+}
+
+/// gen_server:cast: fire and forget; a cast to a missing name or dead server is lost.
+template <typename Req>
+void cast(Self self, const ServerRef& target, Req request) {
+    const Pid pid = detail::resolve(self, target);
+    if (!pid.valid()) {
+        return;
+    }
+    detail::Envelope* e = self.runtime().box(self.pid(), std::move(request));
+    e->flags = detail::Envelope::cast_flag;
+    self.runtime().send_signal(pid, e);
+}
+
+/// gen_server:reply: answers a call outside handle_call's result.
+template <typename T>
+void reply(Self self, const From& from, T value) {
+    detail::Envelope* e = self.runtime().box(self.pid(), std::move(value));
+    e->aux = from.ref.id;
+    e->flags = detail::Envelope::reply_flag;
+    self.runtime().send_signal(from.pid, e);
+}
+
+/// gen_server:stop: makes the server run terminate(reason) and exit with `reason`; returns once
+/// it has exited. Exits the caller with `noproc` (or the server's other reason) like a call.
+Async<void> stop(Self self, ServerRef target, ExitReason reason = ExitReason::normal(),
+                 Duration timeout = infinity);
+
+}  // namespace bedlam

@@ -1,0 +1,224 @@
+// The gen_server loop and protocol (otp-semantics §5).
+#include "bedlam/runtime/server.hpp"
+
+#include <string>
+
+namespace bedlam {
+
+Async<InitResult> Server::init(Self /*self*/) { co_return InitResult::ok(); }
+
+Async<ServerResult> Server::handle_call(Self /*self*/, Message /*request*/, From /*from*/) {
+    co_return ServerResult::stop(ExitReason::error("{bad_call,_}"));
+}
+
+Async<ServerResult> Server::handle_cast(Self /*self*/, Message /*request*/) {
+    co_return ServerResult::stop(ExitReason::error("{bad_cast,_}"));
+}
+
+Async<ServerResult> Server::handle_info(Self /*self*/, Message /*info*/) {
+    co_return ServerResult::noreply();
+}
+
+Async<ServerResult> Server::handle_continue(Self /*self*/, Any /*term*/) {
+    co_return ServerResult::stop(ExitReason::error("undef"));
+}
+
+Async<void> Server::terminate(Self /*self*/, ExitReason /*reason*/) { co_return; }
+
+std::string ServerRef::to_string() const {
+    if (!name.empty()) {
+        return name;
+    }
+    return "<0." + std::to_string(pid.id) + ".0>";
+}
+
+namespace detail {
+
+namespace {
+
+std::string timeout_text(Duration timeout) {
+    if (timeout == infinity) {
+        return "infinity";
+    }
+    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count());
+}
+
+ExitReason reason_of(const std::exception_ptr& error) {
+    try {
+        std::rethrow_exception(error);
+    } catch (const ExitException& x) {
+        return x.reason;
+    } catch (const NoProcError&) {
+        return ExitReason::noproc();
+    } catch (const std::exception& x) {
+        return ExitReason::error(x.what());
+    } catch (...) {
+        return ExitReason::error("unknown exception");
+    }
+}
+
+}  // namespace
+
+ExitReason call_failure(const ExitReason& reason, const ServerRef& target, Duration timeout) {
+    const std::string where =
+        "{gen_server,call,[" + target.to_string() + ",_," + timeout_text(timeout) + "]}";
+    if (reason.kind() == ExitReason::Kind::shutdown) {
+        return ExitReason::shutdown(where);
+    }
+    return ExitReason::error("{" + reason.to_string() + "," + where + "}");
+}
+
+Pid resolve(Self self, const ServerRef& target) {
+    if (target.pid.valid()) {
+        return target.pid;
+    }
+    return self.whereis(target.name).value_or(Pid{});
+}
+
+// Runs terminate (§5.4), then ends the process with `reason`.
+Async<void> server_stop(Self self, Server& impl, ExitReason reason) {
+    std::exception_ptr failed;
+    try {
+        co_await impl.terminate(self, reason);
+    } catch (...) {
+        failed = std::current_exception();
+    }
+    if (failed) {
+        throw ExitException{reason_of(failed)};  // A crash in terminate replaces the reason.
+    }
+    throw ExitException{std::move(reason)};
+}
+
+namespace {
+
+// One callback, with a crash turned into a stop: gen_server runs terminate after a callback
+// raised, then exits with the reason.
+template <typename Callback>
+Async<ServerResult> guarded(Callback callback) {
+    std::exception_ptr failed;
+    try {
+        co_return co_await callback();
+    } catch (...) {
+        failed = std::current_exception();
+    }
+    co_return ServerResult::stop(reason_of(failed));
+}
+
+}  // namespace
+
+Async<void> server_loop(Self self, Server& impl, Pid parent, ServerAction action) {
+    Runtime& rt = self.runtime();
+    for (;;) {
+        while (action.kind == ServerAction::Kind::continue_) {
+            Any term = std::move(action.term);
+            ServerResult r = co_await guarded(
+                [&]() { return impl.handle_continue(self, std::move(term)); });
+            if (r.kind == ServerResult::Kind::stop) {
+                co_await server_stop(self, impl, std::move(r.reason));
+            }
+            if (r.kind == ServerResult::Kind::reply) {
+                co_await server_stop(self, impl, ExitReason::error("{bad_return_value,reply}"));
+            }
+            action = std::move(r.action);
+        }
+        Message m;
+        if (action.kind == ServerAction::Kind::timeout) {
+            m = co_await self.receive([](Message any) { return any; })
+                    .after(action.timeout, [&] { return self.message(ServerTimeout{}); });
+        } else {
+            m = co_await self.receive([](Message any) { return any; });
+        }
+        action = ServerAction::none();
+
+        // §5.4, §3.19: an EXIT from the parent ends a trapping server through terminate.
+        if (const ExitMsg* exit = m.get<ExitMsg>();
+            exit != nullptr && exit->from == parent && self.trapping_exits()) {
+            co_await server_stop(self, impl, exit->reason);
+        }
+        if (m.is_call() && m.is<StopRequest>()) {
+            co_await server_stop(self, impl, m.get<StopRequest>()->reason);
+        }
+
+        ServerResult r;
+        From from{};
+        if (m.is_call()) {
+            from = From{m.from(), m.ref()};
+            r = co_await guarded(
+                [&]() { return impl.handle_call(self, std::move(m), from); });
+        } else if (m.is_cast()) {
+            r = co_await guarded([&]() { return impl.handle_cast(self, std::move(m)); });
+        } else {
+            r = co_await guarded([&]() { return impl.handle_info(self, std::move(m)); });
+        }
+        if (r.reply.has_value()) {
+            if (!from.pid.valid()) {
+                co_await server_stop(self, impl, ExitReason::error("{bad_return_value,reply}"));
+            }
+            Envelope* e = std::move(r.reply).box(rt, self.pid());
+            e->aux = from.ref.id;
+            e->flags = Envelope::reply_flag;
+            rt.send_signal(from.pid, e);
+        }
+        if (r.kind == ServerResult::Kind::stop) {
+            co_await server_stop(self, impl, std::move(r.reason));
+        }
+        action = std::move(r.action);
+    }
+}
+
+Async<StartResult> await_start(Self self, Pid child, MonitorRef ack, bool linked) {
+    const MonitorRef watch = self.monitor(child);
+    std::optional<StartResult> result;
+    std::optional<ExitReason> down;
+    co_await self.receive(
+        when([ack](const InitAck& a) { return a.ref == ack; },
+             [&](InitAck a) { result = std::move(a.result); }),
+        when([watch](const DownMsg& d) { return d.ref == watch; },
+             [&](DownMsg d) { down = std::move(d.reason); }));
+    if (result && result->ok()) {
+        self.demonitor(watch, DemonitorOptions{.flush = true});
+        co_return std::move(*result);
+    }
+    // OTP 26+: a failed start returns only once the process is gone, with its EXIT consumed.
+    if (!down) {
+        co_await self.receive(when([watch](const DownMsg& d) { return d.ref == watch; },
+                                   [&](DownMsg d) { down = std::move(d.reason); }));
+    }
+    if (linked && self.trapping_exits()) {
+        co_await self.receive(when([child](const ExitMsg& x) { return x.from == child; },
+                                   [](ExitMsg /*x*/) {}))
+            .after(Duration::zero(), [] {});
+    }
+    if (!result) {
+        result = StartResult{StartResult::Kind::error, {}, std::move(*down)};  // Init crashed.
+    }
+    co_return std::move(*result);
+}
+
+}  // namespace detail
+
+Async<void> stop(Self self, ServerRef target, ExitReason reason, Duration timeout) {
+    const Pid pid = detail::resolve(self, target);
+    if (!pid.valid()) {
+        throw ExitException{ExitReason::noproc()};
+    }
+    const MonitorRef ref = self.monitor(pid);
+    detail::Envelope* e = self.runtime().box(self.pid(), detail::StopRequest{reason});
+    e->aux = ref.id;
+    e->flags = detail::Envelope::call_flag;
+    self.runtime().send_signal(pid, e);
+    std::optional<ExitReason> down;
+    co_await self
+        .receive(when([ref](const DownMsg& d) { return d.ref == ref; },
+                      [&](DownMsg d) { down = std::move(d.reason); }))
+        .after(timeout, [] {});
+    if (!down) {
+        self.demonitor(ref, DemonitorOptions{.flush = true});
+        throw ExitException{ExitReason::error("timeout")};
+    }
+    if (!(*down == reason)) {
+        throw ExitException{std::move(*down)};  // noproc, or the reason it really exited with.
+    }
+}
+
+}  // namespace bedlam

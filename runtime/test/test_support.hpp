@@ -1,0 +1,86 @@
+// Shared by the runtime and behaviour tests: a Probe that processes write what they observe
+// into, and the list of schedulers that scheduler-independent tests run on.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bedlam/runtime.hpp"
+
+namespace bedlam::test {
+
+using Events = std::vector<std::string>;
+
+// -- Observation -----------------------------------------------------------------------------------
+
+/// What a test observes, written by its processes (under a lock: on the threaded scheduler they
+/// run on worker threads) and read by the test after run_until_idle().
+class Probe {
+public:
+    void note(std::string event) {
+        const std::lock_guard lock(mutex_);
+        events_.push_back(std::move(event));
+    }
+    [[nodiscard]] Events events() const {
+        const std::lock_guard lock(mutex_);
+        return events_;
+    }
+    void set_pid(Pid pid) {
+        const std::lock_guard lock(mutex_);
+        pid_ = pid;
+    }
+    [[nodiscard]] Pid pid() const {
+        const std::lock_guard lock(mutex_);
+        return pid_;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    Events events_;
+    Pid pid_;
+};
+
+// -- Schedulers ----------------------------------------------------------------------------------
+
+struct Sched {
+    const char* name;
+    bool threaded;
+    std::uint64_t seed;
+    Policy policy;
+    unsigned workers;
+};
+
+inline void PrintTo(const Sched& s, std::ostream* os) { *os << s.name; }
+
+inline std::unique_ptr<Runtime> make_runtime(const Sched& s) {
+    if (s.threaded) {
+        return std::make_unique<ThreadScheduler>(ThreadConfig{.workers = s.workers});
+    }
+    return std::make_unique<Simulator>(SimConfig{.seed = s.seed, .policy = s.policy});
+}
+
+inline const Sched kSimulators[] = {
+    {"sim_random_1", false, 1, Policy::random, 0}, {"sim_random_2", false, 2, Policy::random, 0},
+    {"sim_random_3", false, 3, Policy::random, 0}, {"sim_fifo", false, 4, Policy::fifo, 0},
+    {"sim_pct", false, 5, Policy::pct, 0},
+};
+inline const Sched kAllSchedulers[] = {
+    kSimulators[0],
+    kSimulators[1],
+    kSimulators[2],
+    kSimulators[3],
+    kSimulators[4],
+    {"threads_1", true, 0, Policy::random, 1},
+    {"threads_2", true, 0, Policy::random, 2},
+};
+
+inline std::string sched_name(const ::testing::TestParamInfo<Sched>& info) { return info.param.name; }
+
+}  // namespace bedlam::test
