@@ -19,6 +19,7 @@
 #include <streambuf>
 
 #include "bedlam/runtime.hpp"
+#include "behaviour_bench.hpp"
 
 namespace bedlam::bench {
 namespace {
@@ -344,6 +345,8 @@ void register_benchmarks() {
         ->Arg(messages_per_iteration)
         ->Unit(benchmark::kMillisecond);
 
+    register_behaviour_sim_benchmarks();
+
     RegisterBenchmark("BM_ThreadsSpawnExit/outside", threads_spawn_exit, false)
         ->Arg(spawns_per_iteration)
         ->Unit(benchmark::kMicrosecond)
@@ -358,6 +361,7 @@ void register_benchmarks() {
         ->Arg(2)
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
+    register_behaviour_threads_benchmarks();
 }
 
 }  // namespace

@@ -191,19 +191,28 @@ bool Proc::begin_receive(Matcher matcher, Ticks timeout) {
     scan_ = &mailbox_;
     timed_out_ = false;
     matched_ = nullptr;
-    if (mailbox_ != nullptr && scan()) {
-        return true;
-    }
-    if (timeout == 0) {
+    bool done = mailbox_ != nullptr && scan();
+    if (!done && timeout == 0) {
         timed_out_ = true;  // `after 0`: look once, never wait.
         runtime_->trace({TraceKind::timeout, pid_, Pid{}, 0});
-        return true;
+        done = true;
     }
-    return false;
+    if (done && --budget_ == 0) {
+        // The step's receive budget is spent (BEAM counts reductions): finish this receive at
+        // the next step, so that other processes get a turn.
+        yield_ready_ = true;
+        return false;
+    }
+    return done;
 }
 
 void Proc::suspend_receive(std::coroutine_handle<> h) {
     resume_point_ = h;
+    if (yield_ready_) {
+        yield_ready_ = false;
+        yielded_ = true;  // Its result is ready; the next step resumes it.
+        return;
+    }
     receiving_ = true;
     if (!pending_exit_ && receive_timeout_ > 0) {
         ++receive_seq_;
@@ -273,6 +282,7 @@ StepResult Proc::step() {
         }
     }
     yielded_ = false;
+    budget_ = runtime_->receive_budget();
     resume_point_.resume();
     if (top_.done()) {
         terminate(reason_from_body());

@@ -26,6 +26,9 @@ Async<ServerResult> Server::handle_continue(Self /*self*/, Any /*term*/) {
 Async<void> Server::terminate(Self /*self*/, ExitReason /*reason*/) { co_return; }
 
 std::string ServerRef::to_string() const {
+    if (via != nullptr) {
+        return via->to_string();
+    }
     if (!name.empty()) {
         return name;
     }
@@ -73,6 +76,24 @@ Pid resolve(Self self, const ServerRef& target) {
         return target.pid;
     }
     return self.whereis(target.name).value_or(Pid{});
+}
+
+Async<std::optional<StartResult>> register_via(Self self, std::shared_ptr<const ViaName> via) {
+    std::exception_ptr failed;
+    Pid holder;
+    try {
+        holder = co_await via->register_name(self);
+    } catch (...) {
+        failed = std::current_exception();
+    }
+    if (failed) {
+        co_return StartResult{StartResult::Kind::error, {}, reason_of(failed)};
+    }
+    if (holder.valid()) {
+        const std::string taken = "{already_started," + ServerRef(holder).to_string() + "}";
+        co_return StartResult{StartResult::Kind::error, holder, ExitReason::error(taken), true};
+    }
+    co_return std::nullopt;
 }
 
 // Runs terminate (§5.4), then ends the process with `reason`.
@@ -198,7 +219,10 @@ Async<StartResult> await_start(Self self, Pid child, MonitorRef ack, bool linked
 }  // namespace detail
 
 Async<void> stop(Self self, ServerRef target, ExitReason reason, Duration timeout) {
-    const Pid pid = detail::resolve(self, target);
+    Pid pid = detail::resolve(self, target);
+    if (target.via != nullptr) {
+        pid = co_await target.via->whereis_name(self);
+    }
     if (!pid.valid()) {
         throw ExitException{ExitReason::noproc()};
     }

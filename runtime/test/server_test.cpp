@@ -103,9 +103,9 @@ protected:
 INSTANTIATE_TEST_SUITE_P(Schedulers, ServerTest, ::testing::ValuesIn(test::kAllSchedulers),
                          test::sched_name);
 
-/// Watches `pid` and notes its exit reason.
-Async<> note_exit(Self self, Probe* probe, Pid pid, const std::string& label) {
-    const MonitorRef ref = self.monitor(pid);
+/// Notes the exit reason of the process behind `ref` (from spawn_monitor, so that a process that
+/// dies at once is still seen with its own reason, not `noproc`).
+Async<> note_exit(Self self, Probe* probe, MonitorRef ref, const std::string& label) {
     co_await self.receive(when([ref](const DownMsg& d) { return d.ref == ref; },
                                [&](DownMsg d) { probe->note(label + " " + d.reason.to_string()); }));
 }
@@ -185,7 +185,7 @@ Process starter_without_trap(Self self, Probe* /*probe*/) {
 }
 
 Process stop_kills_linked_root(Self self, Probe* probe) {
-    const Pid starter = self.spawn(starter_without_trap, probe);
+    const MonitorRef starter = self.spawn_monitor(starter_without_trap, probe).second;
     co_await note_exit(self, probe, starter, "starter");
 }
 
@@ -224,7 +224,7 @@ Process call_failures_root(Self self, Probe* probe) {
     co_await stop(self, dead);
     for (int what = 0; what < 5; ++what) {
         const Pid server = (co_await start_link<Counter>(self, probe, 0)).pid;
-        const Pid c = self.spawn(caller, probe, what == 0 ? dead : server, what);
+        const MonitorRef c = self.spawn_monitor(caller, probe, what == 0 ? dead : server, what).second;
         co_await note_exit(self, probe, c, "caller");
         if (what == 2 || what == 4) {
             co_await self.receive(when([server](const ExitMsg& m) { return m.from == server; },
@@ -268,7 +268,8 @@ Process terminate_root(Self self, Probe* probe) {
     const Pid a = (co_await start_link<Counter>(self, probe, 0)).pid;
     cast(self, a, Add{1});
     self.send(a, Release{});  // Info: replies to nobody's deferred call; harmless.
-    const Pid c = self.spawn(caller, probe, a, 4);  // Crash: terminate runs with `boom`.
+    // Crash: terminate runs with `boom`.
+    const MonitorRef c = self.spawn_monitor(caller, probe, a, 4).second;
     co_await note_exit(self, probe, c, "caller");
     co_await self.receive<ExitMsg>();
     // ...but not when the server is killed.
@@ -386,7 +387,7 @@ class Bare final : public Server {};
 Process bad_call_root(Self self, Probe* probe) {
     self.trap_exit(true);
     const Pid s = (co_await start_link<Bare>(self)).pid;
-    const Pid c = self.spawn(caller, probe, s, 0);
+    const MonitorRef c = self.spawn_monitor(caller, probe, s, 0).second;
     co_await note_exit(self, probe, c, "caller");
     const ExitMsg m = co_await self.receive<ExitMsg>();
     probe->note("server " + m.reason.to_string());

@@ -322,6 +322,7 @@ private:
     bool yielded_ = false;
     bool trap_exit_ = false;
     bool dead_ = false;
+    bool yield_ready_ = false;  // A receive found its message but the step's budget is spent.
     std::atomic<bool> has_name_{false};  // Set by the registry; read at exit (see release_name).
     // Warm: the current receive.
     Pid pid_;
@@ -331,6 +332,7 @@ private:
     TimerRef timer_;              // The current receive's time-out, if armed.
     Ticks receive_timeout_ = -1;  // The time-out of the receive being set up.
     std::uint64_t receive_seq_ = 0;
+    std::uint32_t budget_ = 0;  // Receives this step may still complete without yielding.
     // Cold.
     std::atomic<std::uint32_t> refs_{1};
     std::unique_ptr<ExitReason> pending_exit_;  // Set when a fatal signal arrived.

@@ -118,6 +118,13 @@ public:
             trace_->record(event);
         }
     }
+    /// How many receives a process may complete in one step before it yields (BEAM's reduction
+    /// budget): a process whose mailbox never empties cannot starve the others.
+    [[nodiscard]] std::uint32_t receive_budget() const noexcept { return receive_budget_; }
+    void set_receive_budget(std::uint32_t budget) noexcept {
+        BEDLAM_ASSERT(budget > 0);
+        receive_budget_ = budget;
+    }
     /// True for the simulator: every process runs on one thread, so inboxes and reference
     /// counts skip their atomic read-modify-writes.
     [[nodiscard]] bool single_threaded() const noexcept { return single_threaded_; }
@@ -179,6 +186,7 @@ private:
                      MonitorRef* ref_out);
 
     const bool single_threaded_;
+    std::uint32_t receive_budget_ = 64;
     std::atomic<std::uint64_t> next_pid_{1};
     std::atomic<std::uint64_t> next_ref_{1};
     std::atomic<std::uint64_t> next_seq_{1};

@@ -166,13 +166,40 @@ public:
     virtual Async<void> terminate(Self self, ExitReason reason);
 };
 
-/// Where to send a call: a pid or a registered name.
+/// OTP's `{via, Module, Name}`: a server name kept by a name service other than the runtime's
+/// (a Registry, registry.hpp). Immutable, and shared by the ServerRefs and StartOptions that hold
+/// it. Its coroutines run in the calling process.
+class ViaName {
+public:
+    ViaName() = default;
+    ViaName(const ViaName&) = delete;
+    ViaName& operator=(const ViaName&) = delete;
+    ViaName(ViaName&&) = delete;
+    ViaName& operator=(ViaName&&) = delete;
+    virtual ~ViaName() = default;
+
+    /// Module:register_name(Name, self()), run by a new server before init: Pid{} once registered,
+    /// else the pid that holds the name (start gives {error, {already_started, Pid}}). A throw
+    /// fails the start with {error, Reason}.
+    virtual Async<Pid> register_name(Self self) const = 0;
+    /// Module:whereis_name(Name): the live pid registered under the name, or Pid{}.
+    virtual Async<Pid> whereis_name(Self self) const = 0;
+    /// Module:send(Name, Msg) for a cast: delivers `request` as a cast, or loses it.
+    virtual void send_cast(Self self, Any request) const = 0;
+    /// The name as exit reasons print it.
+    [[nodiscard]] virtual std::string to_string() const = 0;
+};
+
+/// Where to send a call: a pid, a registered name, or a via name.
 struct ServerRef {
     ServerRef(Pid p) : pid(p) {}                       // NOLINT(google-explicit-constructor)
     ServerRef(const char* n) : name(n) {}              // NOLINT(google-explicit-constructor)
     ServerRef(std::string n) : name(std::move(n)) {}   // NOLINT(google-explicit-constructor)
+    ServerRef(std::shared_ptr<const ViaName> v)        // NOLINT(google-explicit-constructor)
+        : via(std::move(v)) {}
     Pid pid;
     std::string name;
+    std::shared_ptr<const ViaName> via;
 
     [[nodiscard]] std::string to_string() const;
 };
@@ -184,8 +211,11 @@ struct StartOptions {
     StartOptions() = default;
     explicit StartOptions(std::string registered_name, bool linked = true)
         : name(std::move(registered_name)), link(linked) {}
+    explicit StartOptions(std::shared_ptr<const ViaName> via_name, bool linked = true)
+        : via(std::move(via_name)), link(linked) {}
 
     std::string name;  // Registered name; empty for none.
+    std::shared_ptr<const ViaName> via;  // A via name instead; null for none.
     bool link = true;  // start_link (true) or start (false).
 };
 
@@ -223,14 +253,24 @@ Async<void> server_loop(Self self, Server& impl, Pid parent, ServerAction action
 Async<void> server_stop(Self self, Server& impl, ExitReason reason);
 Async<StartResult> await_start(Self self, Pid child, MonitorRef ack, bool linked);
 Pid resolve(Self self, const ServerRef& target);
+/// Registers the new server under `via`: nullopt on success, else the start's result.
+Async<std::optional<StartResult>> register_via(Self self, std::shared_ptr<const ViaName> via);
 
 template <typename Impl, typename... Args>
-Process server_body(Self self, Pid parent, MonitorRef ack, std::string name, Args... args) {
+Process server_body(Self self, Pid parent, MonitorRef ack, std::string name,
+                    std::shared_ptr<const ViaName> via, Args... args) {
     if (!name.empty() && !self.register_name(name, self.pid())) {
         StartResult taken{StartResult::Kind::error, self.whereis(name).value_or(Pid{}),
                           ExitReason::error("{already_started," + name + "}"), true};
         self.send(parent, InitAck{ack, std::move(taken)});
         co_return;  // Exits normal, as gen_server does.
+    }
+    if (via != nullptr) {
+        std::optional<StartResult> refused = co_await register_via(self, std::move(via));
+        if (refused) {
+            self.send(parent, InitAck{ack, std::move(*refused)});
+            co_return;  // Exits normal, as for a taken name.
+        }
     }
     Impl impl(std::move(args)...);
     InitResult init;
@@ -270,9 +310,10 @@ Async<StartResult> start_server(Self self, StartOptions options, Args... args) {
     const Pid child =
         options.link
             ? self.spawn_link(&detail::server_body<Impl, Args...>, self.pid(), ack,
-                              std::move(options.name), std::move(args)...)
+                              std::move(options.name), std::move(options.via),
+                              std::move(args)...)
             : self.spawn(&detail::server_body<Impl, Args...>, self.pid(), ack,
-                         std::move(options.name), std::move(args)...);
+                         std::move(options.name), std::move(options.via), std::move(args)...);
     co_return co_await detail::await_start(self, child, ack, options.link);
 }
 
@@ -286,7 +327,10 @@ Async<StartResult> start_link(Self self, Args... args) {
 /// ExitException) with {Reason, {gen_server, call, ...}} (otp-semantics §5.1).
 template <typename Rep, typename Req>
 Async<Rep> call(Self self, ServerRef target, Req request, Duration timeout = 5s) {
-    const Pid pid = detail::resolve(self, target);
+    Pid pid = detail::resolve(self, target);
+    if (target.via != nullptr) {
+        pid = co_await target.via->whereis_name(self);
+    }
     if (!pid.valid()) {
         throw ExitException{detail::call_failure(ExitReason::noproc(), target, timeout)};
     }
@@ -325,6 +369,10 @@ Async<Rep> call(Self self, ServerRef target, Req request, Duration timeout = 5s)
 /// gen_server:cast: fire and forget; a cast to a missing name or dead server is lost.
 template <typename Req>
 void cast(Self self, const ServerRef& target, Req request) {
+    if (target.via != nullptr) {
+        target.via->send_cast(self, Any(std::move(request)));
+        return;
+    }
     const Pid pid = detail::resolve(self, target);
     if (!pid.valid()) {
         return;

@@ -1,0 +1,880 @@
+// The supervisor (otp-semantics §3). Rule numbers in comments refer to §3.
+#include "bedlam/runtime/supervisor.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <limits>
+#include <list>
+#include <map>
+#include <unordered_map>
+
+namespace bedlam {
+
+namespace detail {
+namespace {
+
+// -- Requests to the supervisor process ------------------------------------------------------------
+
+struct StartChildReq {
+    ChildSpec spec;
+};
+struct StartChildExtraReq {
+    Any extra;
+};
+struct TerminateChildReq {
+    std::string id;
+    Pid pid;
+};
+struct RestartChildReq {
+    std::string id;
+};
+struct DeleteChildReq {
+    std::string id;
+};
+struct WhichChildrenReq {};
+struct CountChildrenReq {};
+struct GetChildSpecReq {
+    std::string id;
+};
+/// Cast to itself after a failed restart, so that queued calls and EXITs go first (rule 11).
+struct TryAgainRestart {
+    std::uint64_t serial;
+};
+
+struct SupChild {
+    ChildSpec spec;
+    Any extra;                  // simple_one_for_one: start_child's arguments.
+    std::uint64_t serial = 0;   // Unique per child in this supervisor.
+    Pid pid;                    // Valid iff running.
+    bool restarting = false;    // {restarting, OldPid}: a restart failed and will be retried.
+};
+
+using ChildList = std::list<SupChild>;
+using ChildIt = ChildList::iterator;
+
+std::string reason_text(const std::exception_ptr& error) {
+    try {
+        std::rethrow_exception(error);
+    } catch (const ExitException& x) {
+        return x.reason.to_string();
+    } catch (const std::exception& x) {
+        return x.what();
+    } catch (...) {
+        return "unknown exception";
+    }
+}
+
+class SupervisorServer final : public Server {
+public:
+    explicit SupervisorServer(SupInitFn init) : init_fn_(std::move(init)) {}
+    /// A DynamicSupervisor (§4).
+    explicit SupervisorServer(DynSupOptions options)
+        : dynamic_(true),
+          max_children_(options.max_children),
+          extra_(std::move(options.extra_arguments)) {
+        flags_ = SupFlags(Strategy::simple_one_for_one, options.max_restarts, options.max_seconds);
+    }
+
+    Async<InitResult> init(Self self) override;
+    Async<ServerResult> handle_call(Self self, Message request, From from) override;
+    Async<ServerResult> handle_cast(Self self, Message request) override;
+    Async<ServerResult> handle_info(Self self, Message info) override;
+    Async<void> terminate(Self self, ExitReason reason) override;
+
+private:
+    [[nodiscard]] bool simple() const noexcept {
+        return flags_.strategy == Strategy::simple_one_for_one;
+    }
+    ChildIt add_child(ChildSpec spec, Any extra);
+    void remove_child(ChildIt it);
+    void set_pid(ChildIt it, Pid pid);
+    /// Starts one child; on success records its pid. Returns the start function's result, with
+    /// exceptions turned into errors (rule 3).
+    Async<StartResult> start(Self self, ChildIt it);
+    /// Stops one child by its shutdown rule (rule 7) and forgets its pid.
+    Async<void> shut_down(Self self, ChildIt it);
+    /// Stops children in reverse start order, from the newest down to `first` (inclusive);
+    /// temporary children are removed (rule 4).
+    Async<void> shut_down_from(Self self, ChildIt first, bool remove_temporary);
+    Async<void> shut_down_all_dynamic(Self self);
+    /// Rule 8: records a restart attempt; false when the intensity is exceeded.
+    bool add_restart(Self self);
+    /// Restarts by the strategy after `it` died or a retry came due (rules 6, 11).
+    Async<ServerResult> restart(Self self, ChildIt it);
+    /// Starts `it` and every child after it in order; on a failure marks that child restarting
+    /// and casts a retry (rule 11).
+    Async<void> start_from(Self self, ChildIt it);
+    /// Rule 18: whether a significant child's own exit shuts the supervisor down.
+    [[nodiscard]] bool auto_shutdown_due(bool significant) const;
+    Async<ServerResult> on_exit(Self self, const ExitMsg& exit);
+
+    Async<SupReply> do_start_child(Self self, ChildSpec spec, Any extra);
+    Async<SupReply> do_terminate_child(Self self, const TerminateChildReq& req);
+    Async<SupReply> do_restart_child(Self self, const std::string& id);
+    SupReply do_delete_child(const std::string& id);
+    [[nodiscard]] std::vector<ChildInfo> which() const;
+    [[nodiscard]] ChildCounts counts() const;
+
+    SupInitFn init_fn_;
+    bool dynamic_ = false;              // Elixir's DynamicSupervisor rather than supervisor.
+    std::optional<int> max_children_;   // DynamicSupervisor: nullopt is infinity.
+    Any extra_;                         // DynamicSupervisor: extra_arguments for every start.
+    SupFlags flags_;
+    ChildSpec template_;  // simple_one_for_one's only spec.
+    ChildList children_;  // In start order.
+    std::map<std::string, ChildIt> by_id_;
+    std::unordered_map<std::uint64_t, ChildIt> by_pid_;     // lookup-only
+    std::unordered_map<std::uint64_t, ChildIt> by_serial_;  // lookup-only
+    std::uint64_t next_serial_ = 1;
+    std::deque<std::int64_t> restarts_;  // Restart times in whole seconds, oldest first.
+};
+
+ChildIt SupervisorServer::add_child(ChildSpec spec, Any extra) {
+    SupChild child;
+    child.spec = std::move(spec);
+    child.extra = std::move(extra);
+    child.serial = next_serial_++;
+    children_.push_back(std::move(child));
+    const ChildIt it = std::prev(children_.end());
+    if (!simple()) {
+        by_id_.emplace(it->spec.id(), it);
+    }
+    by_serial_.emplace(it->serial, it);
+    return it;
+}
+
+void SupervisorServer::remove_child(ChildIt it) {
+    if (it->pid.valid()) {
+        by_pid_.erase(it->pid.id);
+    }
+    if (!simple()) {
+        by_id_.erase(it->spec.id());
+    }
+    by_serial_.erase(it->serial);
+    children_.erase(it);
+}
+
+void SupervisorServer::set_pid(ChildIt it, Pid pid) {
+    if (it->pid.valid()) {
+        by_pid_.erase(it->pid.id);
+    }
+    it->pid = pid;
+    if (pid.valid()) {
+        by_pid_[pid.id] = it;
+    }
+}
+
+Async<StartResult> SupervisorServer::start(Self self, ChildIt it) {
+    StartResult result;
+    std::exception_ptr failed;
+    try {
+        result = co_await it->spec.start()(self, dynamic_ ? extra_ : it->extra);
+    } catch (...) {
+        failed = std::current_exception();
+    }
+    if (failed) {
+        result = StartResult{StartResult::Kind::error, {}, ExitReason::error(reason_text(failed))};
+    }
+    if (result.ok()) {
+        set_pid(it, result.pid);
+        it->restarting = false;
+    }
+    co_return result;
+}
+
+// Rule 7: monitor, unlink (taking an EXIT that already came), then brutal_kill, shutdown with a
+// time-out and then kill, or shutdown and wait forever.
+Async<void> SupervisorServer::shut_down(Self self, ChildIt it) {
+    const Pid pid = it->pid;
+    if (!pid.valid()) {
+        co_return;
+    }
+    set_pid(it, Pid{});
+    const MonitorRef ref = self.monitor(pid);
+    self.unlink(pid);
+    bool gone = false;
+    co_await self
+        .receive(when([pid](const ExitMsg& m) { return m.from == pid; },
+                      [&](ExitMsg /*m*/) { gone = true; }))
+        .after(Duration::zero(), [] {});
+    auto wait_down = [&](Duration limit) {
+        return self
+            .receive(when([ref](const DownMsg& d) { return d.ref == ref; },
+                          [](DownMsg /*d*/) { return true; }))
+            .after(limit, [] { return false; });
+    };
+    if (gone) {
+        co_await wait_down(infinity);
+        co_return;
+    }
+    const Shutdown how = it->spec.shutdown();
+    switch (how.kind) {
+        case Shutdown::Kind::brutal_kill:
+            self.exit(pid, ExitReason::kill());
+            co_await wait_down(infinity);
+            break;
+        case Shutdown::Kind::timeout:
+            self.exit(pid, ExitReason::shutdown());
+            if (!co_await wait_down(how.timeout)) {
+                self.exit(pid, ExitReason::kill());
+                co_await wait_down(infinity);
+            }
+            break;
+        case Shutdown::Kind::infinite:
+            self.exit(pid, ExitReason::shutdown());
+            co_await wait_down(infinity);
+            break;
+    }
+}
+
+Async<void> SupervisorServer::shut_down_from(Self self, ChildIt first, bool remove_temporary) {
+    if (children_.empty()) {
+        co_return;
+    }
+    ChildIt it = std::prev(children_.end());
+    for (;;) {
+        const bool last = it == first;
+        const ChildIt prev = last ? it : std::prev(it);
+        co_await shut_down(self, it);
+        it->restarting = false;
+        if (remove_temporary && it->spec.restart() == Restart::temporary) {
+            remove_child(it);
+        }
+        if (last) {
+            break;
+        }
+        it = prev;
+    }
+}
+
+// Rule 6 and §4.5: simple_one_for_one and DynamicSupervisor stop all children in parallel; each
+// child not down by its shutdown time-out is killed then.
+Async<void> SupervisorServer::shut_down_all_dynamic(Self self) {
+    struct Waiting {
+        Pid pid;
+        Ticks deadline;  // When to kill it; max() for brutal_kill, infinity or already killed.
+    };
+    constexpr Ticks never = std::numeric_limits<Ticks>::max();
+    std::map<MonitorRef, Waiting> waiting;
+    for (SupChild& child : children_) {
+        if (!child.pid.valid()) {
+            continue;
+        }
+        const Pid pid = child.pid;
+        const Shutdown how = dynamic_ ? child.spec.shutdown() : template_.shutdown();
+        const MonitorRef ref = self.monitor(pid);
+        self.unlink(pid);
+        const bool brutal = how.kind == Shutdown::Kind::brutal_kill;
+        self.exit(pid, brutal ? ExitReason::kill() : ExitReason::shutdown());
+        const Ticks deadline =
+            how.kind == Shutdown::Kind::timeout ? self.now() + how.timeout.count() : never;
+        waiting.emplace(ref, Waiting{pid, deadline});
+    }
+    by_pid_.clear();
+    while (!waiting.empty()) {
+        Ticks next = never;
+        for (const auto& [ref, w] : waiting) {
+            next = std::min(next, w.deadline);
+        }
+        const Duration limit =
+            next == never ? infinity : Duration(std::max<Ticks>(0, next - self.now()));
+        const bool got = co_await self
+                             .receive(when([&waiting](const DownMsg& d) {
+                                               return waiting.count(d.ref) != 0;
+                                           },
+                                           [&](DownMsg d) {
+                                               waiting.erase(d.ref);
+                                               return true;
+                                           }))
+                             .after(limit, [] { return false; });
+        if (!got) {
+            for (auto& [ref, w] : waiting) {
+                if (w.deadline <= self.now()) {
+                    self.exit(w.pid, ExitReason::kill());
+                    w.deadline = never;
+                }
+            }
+        }
+    }
+    for (SupChild& child : children_) {
+        child.pid = Pid{};
+    }
+    // Drain the EXITs the children sent before they were unlinked.
+    for (;;) {
+        const bool more = co_await self.receive([](const ExitMsg&) { return true; })
+                              .after(Duration::zero(), [] { return false; });
+        if (!more) {
+            break;
+        }
+    }
+}
+
+bool SupervisorServer::add_restart(Self self) {
+    const std::int64_t now_s = self.now() / 1'000'000'000;
+    restarts_.push_back(now_s);
+    // Rule 8: keep restarts at or after Now - Period (inclusive), in whole seconds.
+    while (!restarts_.empty() && restarts_.front() < now_s - flags_.period) {
+        restarts_.pop_front();
+    }
+    return static_cast<std::int64_t>(restarts_.size()) <= flags_.intensity;
+}
+
+Async<void> SupervisorServer::start_from(Self self, ChildIt it) {
+    for (; it != children_.end(); ++it) {
+        const StartResult r = co_await start(self, it);
+        if (r.kind == StartResult::Kind::error) {
+            it->restarting = true;
+            cast(self, self.pid(), TryAgainRestart{it->serial});
+            co_return;
+        }
+        if (r.kind == StartResult::Kind::ignore) {
+            if (dynamic_) {
+                remove_child(it);  // §4.4: a restart returning ignore deletes the child.
+                co_return;
+            }
+            set_pid(it, Pid{});  // Rule 12: a restart returning ignore leaves it undefined.
+        }
+        if (flags_.strategy == Strategy::one_for_one ||
+            flags_.strategy == Strategy::simple_one_for_one) {
+            co_return;
+        }
+    }
+}
+
+Async<ServerResult> SupervisorServer::restart(Self self, ChildIt it) {
+    if (!add_restart(self)) {
+        // Rule 9: the dead child is removed, the others stop in terminate, exit shutdown.
+        if (!it->pid.valid()) {
+            remove_child(it);
+        }
+        co_return ServerResult::stop(ExitReason::shutdown());
+    }
+    switch (flags_.strategy) {
+        case Strategy::one_for_one:
+        case Strategy::simple_one_for_one:
+            co_await start_from(self, it);
+            break;
+        case Strategy::one_for_all:
+            // Everyone else stops (temporary bystanders for good), then all start in order.
+            co_await shut_down_from(self, children_.begin(), true);
+            if (!children_.empty()) {
+                co_await start_from(self, children_.begin());
+            }
+            break;
+        case Strategy::rest_for_one: {
+            const std::uint64_t serial = it->serial;
+            if (std::next(it) != children_.end()) {
+                co_await shut_down_from(self, std::next(it), true);
+            }
+            auto found = by_serial_.find(serial);
+            if (found != by_serial_.end()) {
+                co_await start_from(self, found->second);
+            }
+            break;
+        }
+    }
+    co_return ServerResult::noreply();
+}
+
+// Rule 18.
+bool SupervisorServer::auto_shutdown_due(bool significant) const {
+    if (!significant) {
+        return false;
+    }
+    switch (flags_.auto_shutdown) {
+        case AutoShutdown::never:
+            return false;
+        case AutoShutdown::any_significant:
+            return true;
+        case AutoShutdown::all_significant:
+            for (const SupChild& child : children_) {
+                if (child.spec.significant() && (child.pid.valid() || child.restarting)) {
+                    return false;
+                }
+            }
+            return true;
+    }
+    return false;
+}
+
+Async<ServerResult> SupervisorServer::on_exit(Self self, const ExitMsg& exit) {
+    auto found = by_pid_.find(exit.from.id);
+    if (found == by_pid_.end()) {
+        co_return ServerResult::noreply();  // Rule 19: an EXIT from a non-child is ignored.
+    }
+    const ChildIt it = found->second;
+    set_pid(it, Pid{});
+    const Restart type = it->spec.restart();
+    const bool again = type == Restart::permanent ||
+                       (type == Restart::transient && !exit.reason.is_clean());  // Rule 4.
+    if (again) {
+        co_return co_await restart(self, it);
+    }
+    const bool significant = it->spec.significant();
+    if (type == Restart::temporary || simple()) {
+        remove_child(it);
+    }
+    if (auto_shutdown_due(significant)) {
+        co_return ServerResult::stop(ExitReason::shutdown());
+    }
+    co_return ServerResult::noreply();
+}
+
+Async<InitResult> SupervisorServer::init(Self self) {
+    self.trap_exit(true);
+    if (dynamic_) {
+        if (std::optional<ExitReason> bad = check_sup_flags(flags_)) {
+            co_return InitResult::stop(std::move(*bad));
+        }
+        if (max_children_ && *max_children_ < 0) {
+            co_return InitResult::stop(ExitReason::error("{invalid_max_children,_}"));
+        }
+        co_return InitResult::ok();
+    }
+    SupInit config;
+    std::exception_ptr failed;
+    try {
+        config = init_fn_(self);
+    } catch (...) {
+        failed = std::current_exception();
+    }
+    if (failed) {
+        co_return InitResult::stop(ExitReason::error(reason_text(failed)));
+    }
+    if (config.ignore) {
+        co_return InitResult::ignore();
+    }
+    if (std::optional<ExitReason> bad = check_sup_flags(config.flags)) {
+        co_return InitResult::stop(std::move(*bad));
+    }
+    flags_ = config.flags;
+    std::map<std::string, bool> seen;
+    for (const ChildSpec& spec : config.children) {
+        if (std::optional<ExitReason> bad = check_child_spec(spec, flags_)) {
+            co_return InitResult::stop(ExitReason::error("{start_spec," + bad->to_string() + "}"));
+        }
+        if (!seen.emplace(spec.id(), true).second) {
+            co_return InitResult::stop(
+                ExitReason::error("{duplicate_child_name," + spec.id() + "}"));
+        }
+    }
+    if (simple()) {
+        if (config.children.size() != 1) {
+            co_return InitResult::stop(ExitReason::error("{bad_start_spec,_}"));
+        }
+        template_ = std::move(config.children.front());
+        co_return InitResult::ok();
+    }
+    // Rule 10: start in order; the first failure stops everything, with no retry.
+    for (ChildSpec& spec : config.children) {
+        const ChildIt it = add_child(std::move(spec), Any());
+        const StartResult r = co_await start(self, it);
+        if (r.kind == StartResult::Kind::error) {
+            const std::string id = it->spec.id();
+            remove_child(it);
+            co_await shut_down_from(self, children_.begin(), false);
+            co_return InitResult::stop(ExitReason::shutdown(
+                "{failed_to_start_child," + id + "," + r.reason.to_string() + "}"));
+        }
+        if (r.kind == StartResult::Kind::ignore && it->spec.restart() == Restart::temporary) {
+            remove_child(it);  // Rule 12.
+        }
+    }
+    co_return InitResult::ok();
+}
+
+Async<SupReply> SupervisorServer::do_start_child(Self self, ChildSpec spec, Any extra) {
+    if (!simple()) {
+        if (std::optional<ExitReason> bad = check_child_spec(spec, flags_)) {
+            co_return SupReply{SupError::bad_spec, {}, {}, std::move(*bad)};
+        }
+        if (auto found = by_id_.find(spec.id()); found != by_id_.end()) {
+            const SupChild& c = *found->second;
+            if (c.pid.valid()) {
+                co_return SupReply{SupError::already_started, c.pid, {}, {}};
+            }
+            co_return SupReply{SupError::already_present, {}, {}, {}};
+        }
+    }
+    if (dynamic_) {
+        if (spec.significant()) {
+            co_return SupReply{SupError::bad_spec, {}, {},
+                               ExitReason::error("{invalid_significant,true}")};
+        }
+        if (!spec.start()) {
+            co_return SupReply{SupError::bad_spec, {}, {}, ExitReason::error("missing_start")};
+        }
+        // §4.3: restarting children count too.
+        if (max_children_ && static_cast<int>(children_.size()) >= *max_children_) {
+            co_return SupReply{SupError::max_children, {}, {}, {}};
+        }
+    }
+    const ChildIt it = dynamic_   ? add_child(std::move(spec), Any())
+                       : simple() ? add_child(template_, std::move(extra))
+                                  : add_child(std::move(spec), Any());
+    const StartResult r = co_await start(self, it);
+    switch (r.kind) {
+        case StartResult::Kind::ok:
+            co_return SupReply{SupError::none, r.pid, {}, {}};
+        case StartResult::Kind::ignore:
+            // Rule 12: kept as undefined, unless temporary or simple_one_for_one.
+            if (simple() || it->spec.restart() == Restart::temporary) {
+                remove_child(it);
+            }
+            if (dynamic_) {
+                SupReply ignored;
+                ignored.ignore = true;  // §4.2: Elixir returns :ignore, not {ok, undefined}.
+                co_return ignored;
+            }
+            co_return SupReply{SupError::none, {}, {}, {}};
+        case StartResult::Kind::error:
+            remove_child(it);
+            if (r.already_started) {
+                co_return SupReply{SupError::already_started, r.pid, {}, r.reason};
+            }
+            co_return SupReply{SupError::start_failed, {}, {}, r.reason};
+    }
+    co_return SupReply{};
+}
+
+Async<SupReply> SupervisorServer::do_terminate_child(Self self, const TerminateChildReq& req) {
+    ChildIt it;
+    if (simple()) {
+        if (!req.pid.valid()) {
+            co_return SupReply{SupError::simple_one_for_one, {}, {}, {}};
+        }
+        auto found = by_pid_.find(req.pid.id);
+        if (found == by_pid_.end()) {
+            // Rule 14: a dead pid is fine; a live one that is not ours is not found. §4.5: the
+            // DynamicSupervisor says not_found for both.
+            co_return dynamic_ || self.is_alive(req.pid)
+                ? SupReply{SupError::not_found, {}, {}, {}}
+                : SupReply{};
+        }
+        it = found->second;
+    } else {
+        if (req.pid.valid()) {
+            co_return SupReply{SupError::not_found, {}, {}, {}};
+        }
+        auto found = by_id_.find(req.id);
+        if (found == by_id_.end()) {
+            co_return SupReply{SupError::not_found, {}, {}, {}};
+        }
+        it = found->second;
+    }
+    co_await shut_down(self, it);
+    it->restarting = false;  // A pending retry finds nothing to do.
+    if (simple() || it->spec.restart() == Restart::temporary) {
+        remove_child(it);
+    }
+    co_return SupReply{};
+}
+
+Async<SupReply> SupervisorServer::do_restart_child(Self self, const std::string& id) {
+    if (simple()) {
+        co_return SupReply{SupError::simple_one_for_one, {}, {}, {}};
+    }
+    auto found = by_id_.find(id);
+    if (found == by_id_.end()) {
+        co_return SupReply{SupError::not_found, {}, {}, {}};
+    }
+    const ChildIt it = found->second;
+    if (it->pid.valid()) {
+        co_return SupReply{SupError::running, {}, {}, {}};
+    }
+    if (it->restarting) {
+        co_return SupReply{SupError::restarting, {}, {}, {}};
+    }
+    const StartResult r = co_await start(self, it);
+    if (r.kind == StartResult::Kind::error) {
+        co_return SupReply{SupError::start_failed, {}, {}, r.reason};
+    }
+    co_return SupReply{SupError::none, r.ok() ? r.pid : Pid{}, {}, {}};
+}
+
+SupReply SupervisorServer::do_delete_child(const std::string& id) {
+    if (simple()) {
+        return SupReply{SupError::simple_one_for_one, {}, {}, {}};
+    }
+    auto found = by_id_.find(id);
+    if (found == by_id_.end()) {
+        return SupReply{SupError::not_found, {}, {}, {}};
+    }
+    if (found->second->pid.valid()) {
+        return SupReply{SupError::running, {}, {}, {}};
+    }
+    if (found->second->restarting) {
+        return SupReply{SupError::restarting, {}, {}, {}};
+    }
+    remove_child(found->second);
+    return SupReply{};
+}
+
+// Rule 5: newest first.
+std::vector<ChildInfo> SupervisorServer::which() const {
+    std::vector<ChildInfo> out;
+    out.reserve(children_.size());
+    for (auto it = children_.rbegin(); it != children_.rend(); ++it) {
+        ChildInfo info;
+        info.id = simple() ? std::string() : it->spec.id();
+        info.pid = it->pid;
+        info.state = it->pid.valid()  ? ChildInfo::State::running
+                     : it->restarting ? ChildInfo::State::restarting
+                                      : ChildInfo::State::undefined;
+        info.type = it->spec.type();
+        info.modules = it->spec.modules();
+        out.push_back(std::move(info));
+    }
+    return out;
+}
+
+// Rule 16.
+ChildCounts SupervisorServer::counts() const {
+    ChildCounts c;
+    for (const SupChild& child : children_) {
+        if (child.pid.valid()) {
+            ++c.active;
+        }
+        (child.spec.type() == ChildType::supervisor ? c.supervisors : c.workers) += 1;
+    }
+    c.specs = simple() && !dynamic_ ? 1 : static_cast<int>(children_.size());
+    return c;
+}
+
+Async<ServerResult> SupervisorServer::handle_call(Self self, Message request, From /*from*/) {
+    if (StartChildReq* r = request.get<StartChildReq>(); r != nullptr) {
+        if (simple() && !dynamic_) {
+            co_return ServerResult::reply_with(
+                SupReply{SupError::bad_spec, {}, {}, ExitReason::error("simple_one_for_one")});
+        }
+        SupReply reply = co_await do_start_child(self, std::move(r->spec), Any());
+        co_return ServerResult::reply_with(std::move(reply));
+    }
+    if (StartChildExtraReq* r = request.get<StartChildExtraReq>(); r != nullptr) {
+        if (!simple() || dynamic_) {
+            co_return ServerResult::reply_with(
+                SupReply{SupError::bad_spec, {}, {}, ExitReason::error("not simple_one_for_one")});
+        }
+        SupReply reply = co_await do_start_child(self, ChildSpec(), std::move(r->extra));
+        co_return ServerResult::reply_with(std::move(reply));
+    }
+    if (const TerminateChildReq* r = request.get<TerminateChildReq>(); r != nullptr) {
+        SupReply reply = co_await do_terminate_child(self, *r);
+        co_return ServerResult::reply_with(std::move(reply));
+    }
+    if (const RestartChildReq* r = request.get<RestartChildReq>(); r != nullptr) {
+        SupReply reply = co_await do_restart_child(self, r->id);
+        co_return ServerResult::reply_with(std::move(reply));
+    }
+    if (const DeleteChildReq* r = request.get<DeleteChildReq>(); r != nullptr) {
+        co_return ServerResult::reply_with(do_delete_child(r->id));
+    }
+    if (request.is<WhichChildrenReq>()) {
+        co_return ServerResult::reply_with(which());
+    }
+    if (request.is<CountChildrenReq>()) {
+        co_return ServerResult::reply_with(counts());
+    }
+    if (const GetChildSpecReq* r = request.get<GetChildSpecReq>(); r != nullptr) {
+        std::optional<ChildSpec> spec;
+        if (simple()) {
+            spec = template_;
+        } else if (auto found = by_id_.find(r->id); found != by_id_.end()) {
+            spec = found->second->spec;
+        }
+        co_return ServerResult::reply_with(std::move(spec));
+    }
+    co_return ServerResult::noreply();
+}
+
+Async<ServerResult> SupervisorServer::handle_cast(Self self, Message request) {
+    if (const TryAgainRestart* r = request.get<TryAgainRestart>(); r != nullptr) {
+        auto found = by_serial_.find(r->serial);
+        if (found != by_serial_.end() && found->second->restarting) {
+            co_return co_await restart(self, found->second);
+        }
+    }
+    co_return ServerResult::noreply();
+}
+
+Async<ServerResult> SupervisorServer::handle_info(Self self, Message info) {
+    if (const ExitMsg* exit = info.get<ExitMsg>(); exit != nullptr) {
+        co_return co_await on_exit(self, *exit);
+    }
+    co_return ServerResult::noreply();  // Rule 19: other messages are dropped.
+}
+
+Async<void> SupervisorServer::terminate(Self self, ExitReason /*reason*/) {
+    if (simple()) {
+        co_await shut_down_all_dynamic(self);
+    } else {
+        co_await shut_down_from(self, children_.begin(), false);
+    }
+}
+
+}  // namespace
+}  // namespace detail
+
+// -- Validation (rules 1, 2) -----------------------------------------------------------------------
+
+std::optional<ExitReason> check_sup_flags(const SupFlags& flags) {
+    if (flags.intensity < 0) {
+        return ExitReason::error("{supervisor_data,{invalid_intensity," +
+                                 std::to_string(flags.intensity) + "}}");
+    }
+    if (flags.period <= 0) {
+        return ExitReason::error("{supervisor_data,{invalid_period," +
+                                 std::to_string(flags.period) + "}}");
+    }
+    return std::nullopt;
+}
+
+std::optional<ExitReason> check_child_spec(const ChildSpec& spec, const SupFlags& flags) {
+    if (spec.id().empty() && flags.strategy != Strategy::simple_one_for_one) {
+        return ExitReason::error("missing_id");
+    }
+    if (!spec.start()) {
+        return ExitReason::error("missing_start");
+    }
+    if (spec.shutdown().kind == Shutdown::Kind::timeout && spec.shutdown().timeout.count() < 0) {
+        return ExitReason::error("{invalid_shutdown,_}");
+    }
+    if (spec.significant() &&
+        (spec.restart() == Restart::permanent || flags.auto_shutdown == AutoShutdown::never)) {
+        return ExitReason::error(std::string("{bad_combination,[{restart,") +
+                                 to_string(spec.restart()) + "},{significant,true}]}");
+    }
+    return std::nullopt;
+}
+
+// -- Starting and the API --------------------------------------------------------------------------
+
+Async<StartResult> start_supervisor(Self self, SupInitFn init, StartOptions options) {
+    return start_server<detail::SupervisorServer>(self, std::move(options), std::move(init));
+}
+
+Async<StartResult> start_supervisor(Self self, SupFlags flags, std::vector<ChildSpec> children,
+                                    StartOptions options) {
+    SupInitFn init = [flags, children](Self /*self*/) { return SupInit::ok(flags, children); };
+    return start_supervisor(self, std::move(init), std::move(options));
+}
+
+Async<StartResult> start_dynamic_supervisor(Self self, DynSupOptions options,
+                                            StartOptions start) {
+    return start_server<detail::SupervisorServer>(self, std::move(start), std::move(options));
+}
+
+ChildSpec supervisor_spec(std::string id, SupFlags flags, std::vector<ChildSpec> children) {
+    ChildSpec spec(std::move(id), [flags, children](Self self, const Any& /*extra*/) {
+        return start_supervisor(self, flags, children);
+    });
+    spec.type(ChildType::supervisor);
+    return spec;
+}
+
+Async<SupReply> start_child(Self self, ServerRef sup, ChildSpec spec) {
+    detail::StartChildReq req{std::move(spec)};
+    co_return co_await call<SupReply>(self, std::move(sup), std::move(req), infinity);
+}
+
+Async<SupReply> start_child(Self self, ServerRef sup, Any extra) {
+    detail::StartChildExtraReq req{std::move(extra)};
+    co_return co_await call<SupReply>(self, std::move(sup), std::move(req), infinity);
+}
+
+Async<SupReply> terminate_child(Self self, ServerRef sup, std::string id) {
+    detail::TerminateChildReq req{std::move(id), Pid{}};
+    co_return co_await call<SupReply>(self, std::move(sup), std::move(req), infinity);
+}
+
+Async<SupReply> terminate_child(Self self, ServerRef sup, Pid pid) {
+    detail::TerminateChildReq req{std::string(), pid};
+    co_return co_await call<SupReply>(self, std::move(sup), std::move(req), infinity);
+}
+
+Async<SupReply> restart_child(Self self, ServerRef sup, std::string id) {
+    detail::RestartChildReq req{std::move(id)};
+    co_return co_await call<SupReply>(self, std::move(sup), std::move(req), infinity);
+}
+
+Async<SupReply> delete_child(Self self, ServerRef sup, std::string id) {
+    detail::DeleteChildReq req{std::move(id)};
+    co_return co_await call<SupReply>(self, std::move(sup), std::move(req), infinity);
+}
+
+Async<std::vector<ChildInfo>> which_children(Self self, ServerRef sup) {
+    co_return co_await call<std::vector<ChildInfo>>(self, std::move(sup),
+                                                    detail::WhichChildrenReq{}, infinity);
+}
+
+Async<ChildCounts> count_children(Self self, ServerRef sup) {
+    co_return co_await call<ChildCounts>(self, std::move(sup), detail::CountChildrenReq{},
+                                         infinity);
+}
+
+Async<std::optional<ChildSpec>> get_childspec(Self self, ServerRef sup, std::string id) {
+    detail::GetChildSpecReq req{std::move(id)};
+    co_return co_await call<std::optional<ChildSpec>>(self, std::move(sup), std::move(req),
+                                                      infinity);
+}
+
+std::string SupReply::to_string() const {
+    auto pid_text = [](Pid p) { return "<0." + std::to_string(p.id) + ".0>"; };
+    switch (error) {
+        case SupError::none:
+            if (ignore) {
+                return "ignore";
+            }
+            if (!pid.valid()) {
+                return "{ok,undefined}";
+            }
+            return info.empty() ? "{ok," + pid_text(pid) + "}"
+                                : "{ok," + pid_text(pid) + "," + info + "}";
+        case SupError::already_started:
+            return "{error,{already_started," + pid_text(pid) + "}}";
+        case SupError::already_present:
+            return "{error,already_present}";
+        case SupError::not_found:
+            return "{error,not_found}";
+        case SupError::running:
+            return "{error,running}";
+        case SupError::restarting:
+            return "{error,restarting}";
+        case SupError::simple_one_for_one:
+            return "{error,simple_one_for_one}";
+        case SupError::max_children:
+            return "{error,max_children}";
+        case SupError::start_failed:
+        case SupError::bad_spec:
+            return "{error," + reason.to_string() + "}";
+    }
+    return "?";
+}
+
+const char* to_string(Strategy s) noexcept {
+    switch (s) {
+        case Strategy::one_for_one:
+            return "one_for_one";
+        case Strategy::one_for_all:
+            return "one_for_all";
+        case Strategy::rest_for_one:
+            return "rest_for_one";
+        case Strategy::simple_one_for_one:
+            return "simple_one_for_one";
+    }
+    return "?";
+}
+
+const char* to_string(Restart r) noexcept {
+    switch (r) {
+        case Restart::permanent:
+            return "permanent";
+        case Restart::transient:
+            return "transient";
+        case Restart::temporary:
+            return "temporary";
+    }
+    return "?";
+}
+
+}  // namespace bedlam
