@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bedlam/runtime.hpp"
+#include "bedlam/runtime/application.hpp"
 #include "bedlam/runtime/supervisor.hpp"
 #include "test_support.hpp"
 
@@ -830,6 +831,46 @@ Process dynamic_restarting_root(Self self, Probe* probe) {
 TEST_P(SupervisorTest, DISABLED_dynamic_supervisor_restarting_children_count) {
     run(dynamic_restarting_root);
     EXPECT_EQ(events(), (Events{"{error,max_children}", "sup exit shutdown"}));
+}
+
+// == Application ======================================================================================
+
+// An application starts its top supervisor and stops the whole tree in order.
+Process application_root(Self self, Probe* probe) {
+    std::vector<ChildSpec> children = kids(probe, 3);
+    const StartResult app = co_await start_application(self, "shop", SupFlags(), children);
+    probe->note(app.ok() ? std::string("started") : app.reason.to_string());
+    const Pid top = co_await application_top(self, "shop");
+    probe->note(show(co_await count_children(self, top)));
+    co_await stop_application(self, "shop");
+    probe->note(self.whereis("shop") ? std::string("still registered") : std::string("stopped"));
+    probe->note(self.is_alive(top) ? std::string("top alive") : std::string("top gone"));
+}
+
+TEST_P(SupervisorTest, application_starts_and_stops_in_order) {
+    run(application_root);
+    EXPECT_EQ(events(), (Events{"start child1", "start child2", "start child3", "started",
+                                "[3,3,0,3]", "stop child3 shutdown", "stop child2 shutdown",
+                                "stop child1 shutdown", "stopped", "top gone"}));
+}
+
+// When the tree gives up (intensity 0: the first crash), the application ends with `shutdown`.
+Process application_gives_up_root(Self self, Probe* probe) {
+    std::vector<ChildSpec> children{ChildSpec::process("fragile", plain_kid)};
+    const StartResult app =
+        co_await start_application(self, "app", SupFlags(Strategy::one_for_one, 0, 5), children);
+    const MonitorRef ref = self.monitor(app.pid);
+    const Pid top = co_await application_top(self, "app");
+    co_await die_and_wait(self, pid_of(co_await which_children(self, top), "fragile"),
+                          ExitReason::error("died"));
+    const DownMsg d = co_await self.receive(
+        when([ref](const DownMsg& x) { return x.ref == ref; }, [](DownMsg x) { return x; }));
+    probe->note("application " + d.reason.to_string());
+}
+
+TEST_P(SupervisorTest, application_ends_when_the_tree_gives_up) {
+    run(application_gives_up_root);
+    EXPECT_EQ(events(), (Events{"application shutdown"}));
 }
 }  // namespace
 }  // namespace bedlam
