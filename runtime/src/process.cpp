@@ -89,20 +89,10 @@ void Proc::handle(Envelope* e) {
             handle_exit_signal(e);
             return;
         case SignalKind::link:
-            links().links.insert(e->from);
-            break;
         case SignalKind::unlink:
-            if (links_) {
-                links_->links.erase(e->from);
-            }
-            break;
         case SignalKind::monitor:
-            links().monitors_in[MonitorRef{e->aux}] = e->from;
-            break;
         case SignalKind::demonitor:
-            if (links_) {
-                links_->monitors_in.erase(MonitorRef{e->aux});
-            }
+            apply_link_signal(e);
             break;
         case SignalKind::down:
             // After demonitor the reference is gone and a late DOWN is dropped (§2.3).
@@ -120,6 +110,31 @@ void Proc::handle(Envelope* e) {
             break;
     }
     runtime_->dispose(e);
+}
+
+// The peer side of link/1, unlink/1, monitor/2 and demonitor/1: updates this process's tables.
+// Other signals are left alone.
+void Proc::apply_link_signal(const Envelope* e) {
+    switch (e->kind) {
+        case SignalKind::link:
+            links().links.insert(e->from);
+            break;
+        case SignalKind::unlink:
+            if (links_) {
+                links_->links.erase(e->from);
+            }
+            break;
+        case SignalKind::monitor:
+            links().monitors_in[MonitorRef{e->aux}] = e->from;
+            break;
+        case SignalKind::demonitor:
+            if (links_) {
+                links_->monitors_in.erase(MonitorRef{e->aux});
+            }
+            break;
+        default:
+            break;
+    }
 }
 
 // otp-semantics §1.3, §1.4.
@@ -301,20 +316,7 @@ StepResult Proc::step() {
 
 ExitReason Proc::reason_from_body() const {
     const std::exception_ptr error = top_.promise().error;
-    if (!error) {
-        return ExitReason::normal();
-    }
-    try {
-        std::rethrow_exception(error);
-    } catch (const ExitException& x) {
-        return x.reason;
-    } catch (const NoProcError&) {
-        return ExitReason::noproc();
-    } catch (const std::exception& x) {
-        return ExitReason::error(x.what());
-    } catch (...) {
-        return ExitReason::error("unknown exception");
-    }
+    return error ? exit_reason_of(error) : ExitReason::normal();
 }
 
 void Proc::discard() noexcept {
@@ -367,26 +369,7 @@ void Proc::terminate(ExitReason reason) {
         while (late != nullptr) {
             Envelope* e = late;
             late = e->next;
-            switch (e->kind) {
-                case SignalKind::link:
-                    links().links.insert(e->from);
-                    break;
-                case SignalKind::unlink:
-                    if (links_) {
-                        links_->links.erase(e->from);
-                    }
-                    break;
-                case SignalKind::monitor:
-                    links().monitors_in[MonitorRef{e->aux}] = e->from;
-                    break;
-                case SignalKind::demonitor:
-                    if (links_) {
-                        links_->monitors_in.erase(MonitorRef{e->aux});
-                    }
-                    break;
-                default:
-                    break;
-            }
+            apply_link_signal(e);  // Messages, exits and DOWNs are dropped.
             dispose(e);
         }
         if (round == 0) {
@@ -420,6 +403,20 @@ void Proc::terminate(ExitReason reason) {
 }
 
 }  // namespace detail
+
+ExitReason exit_reason_of(const std::exception_ptr& error) {
+    try {
+        std::rethrow_exception(error);
+    } catch (const ExitException& x) {
+        return x.reason;
+    } catch (const NoProcError&) {
+        return ExitReason::noproc();
+    } catch (const std::exception& x) {
+        return ExitReason::error(x.what());
+    } catch (...) {
+        return ExitReason::error("unknown exception");
+    }
+}
 
 // -- Message ---------
 

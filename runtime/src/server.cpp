@@ -46,25 +46,15 @@ std::string timeout_text(Duration timeout) {
     return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count());
 }
 
-ExitReason reason_of(const std::exception_ptr& error) {
-    try {
-        std::rethrow_exception(error);
-    } catch (const ExitException& x) {
-        return x.reason;
-    } catch (const NoProcError&) {
-        return ExitReason::noproc();
-    } catch (const std::exception& x) {
-        return ExitReason::error(x.what());
-    } catch (...) {
-        return ExitReason::error("unknown exception");
-    }
-}
 
 }  // namespace
 
-ExitReason call_failure(const ExitReason& reason, const ServerRef& target, Duration timeout) {
-    const std::string where =
-        "{gen_server,call,[" + target.to_string() + ",_," + timeout_text(timeout) + "]}";
+std::string time_text(Duration timeout) { return timeout_text(timeout); }
+
+ExitReason call_failure(const ExitReason& reason, const ServerRef& target, Duration timeout,
+                        std::string_view behaviour) {
+    const std::string where = "{" + std::string(behaviour) + ",call,[" + target.to_string() +
+                              ",_," + timeout_text(timeout) + "]}";
     if (reason.kind() == ExitReason::Kind::shutdown) {
         return ExitReason::shutdown(where);
     }
@@ -87,7 +77,7 @@ Async<std::optional<StartResult>> register_via(Self self, std::shared_ptr<const 
         failed = std::current_exception();
     }
     if (failed) {
-        co_return StartResult{StartResult::Kind::error, {}, reason_of(failed)};
+        co_return StartResult{StartResult::Kind::error, {}, exit_reason_of(failed)};
     }
     if (holder.valid()) {
         const std::string taken = "{already_started," + ServerRef(holder).to_string() + "}";
@@ -105,7 +95,7 @@ Async<void> server_stop(Self self, Server& impl, ExitReason reason) {
         failed = std::current_exception();
     }
     if (failed) {
-        throw ExitException{reason_of(failed)};  // A crash in terminate replaces the reason.
+        throw ExitException{exit_reason_of(failed)};  // A crash in terminate replaces the reason.
     }
     throw ExitException{std::move(reason)};
 }
@@ -122,7 +112,7 @@ Async<ServerResult> guarded(Callback callback) {
     } catch (...) {
         failed = std::current_exception();
     }
-    co_return ServerResult::stop(reason_of(failed));
+    co_return ServerResult::stop(exit_reason_of(failed));
 }
 
 }  // namespace

@@ -52,18 +52,6 @@ struct SupChild {
 using ChildList = std::list<SupChild>;
 using ChildIt = ChildList::iterator;
 
-std::string reason_text(const std::exception_ptr& error) {
-    try {
-        std::rethrow_exception(error);
-    } catch (const ExitException& x) {
-        return x.reason.to_string();
-    } catch (const std::exception& x) {
-        return x.what();
-    } catch (...) {
-        return "unknown exception";
-    }
-}
-
 class SupervisorServer final : public Server {
 public:
     explicit SupervisorServer(SupInitFn init) : init_fn_(std::move(init)) {}
@@ -173,7 +161,7 @@ Async<StartResult> SupervisorServer::start(Self self, ChildIt it) {
         failed = std::current_exception();
     }
     if (failed) {
-        result = StartResult{StartResult::Kind::error, {}, ExitReason::error(reason_text(failed))};
+        result = StartResult{StartResult::Kind::error, {}, exit_reason_of(failed)};
     }
     if (result.ok()) {
         set_pid(it, result.pid);
@@ -439,7 +427,7 @@ Async<InitResult> SupervisorServer::init(Self self) {
         failed = std::current_exception();
     }
     if (failed) {
-        co_return InitResult::stop(ExitReason::error(reason_text(failed)));
+        co_return InitResult::stop(exit_reason_of(failed));
     }
     if (config.ignore) {
         co_return InitResult::ignore();

@@ -91,6 +91,13 @@ void ThreadScheduler::schedule(detail::Proc* proc) {
     } else {
         index = next_victim_.fetch_add(1, std::memory_order_relaxed) % workers_.size();
     }
+    enqueue(index, proc);
+}
+
+// Pairs with the parking in worker_loop: the seq_cst increment of queued_ and load of sleepers_
+// against the worker's increment of sleepers_ and load of queued_ mean that either the worker
+// sees the work or this sees the sleeper and wakes it.
+void ThreadScheduler::enqueue(std::size_t index, detail::Proc* proc) {
     {
         Worker& worker = *workers_[index];
         const std::lock_guard lock(worker.mutex);
@@ -137,17 +144,7 @@ void ThreadScheduler::worker_loop(std::size_t index) {
         }
         const detail::StepResult result = proc->step();
         if (result == detail::StepResult::runnable) {
-            // Still runnable: back of this worker's queue, so others get a turn.
-            {
-                Worker& worker = *workers_[index];
-                const std::lock_guard lock(worker.mutex);
-                worker.queue.push_back(proc);
-            }
-            queued_.fetch_add(1, std::memory_order_seq_cst);
-            if (sleepers_.load(std::memory_order_seq_cst) > 0) {
-                const std::lock_guard lock(park_mutex_);
-                park_cv_.notify_one();
-            }
+            enqueue(index, proc);  // Still runnable: back of the queue, so others get a turn.
         } else {
             work_done();
         }

@@ -104,6 +104,10 @@ private:
     bool owned_ = true;
 };
 
+/// The exit reason an exception stands for: an ExitException's reason, `noproc` for
+/// NoProcError, error(what()) for other std::exceptions.
+ExitReason exit_reason_of(const std::exception_ptr& error);
+
 /// The return type of a process body: `Process body(Self self, Args... args)`.
 class [[nodiscard]] Process {
 public:
@@ -302,6 +306,7 @@ private:
     Envelope* close_inbox() noexcept;
     void dispose_list(Envelope* e) noexcept;
     void handle(Envelope* e);
+    void apply_link_signal(const Envelope* e);
     void handle_exit_signal(Envelope* e);
     void append(Envelope* e) noexcept;
     bool scan();

@@ -74,6 +74,7 @@ private:
 
     void worker_loop(std::size_t index);
     detail::Proc* take(std::size_t index);
+    void enqueue(std::size_t index, detail::Proc* proc);
     void timer_loop();
     void work_done();
     Shard& shard_of(Pid pid) noexcept { return shards_[pid.id % shard_count]; }
