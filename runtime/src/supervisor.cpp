@@ -201,13 +201,16 @@ Async<void> SupervisorServer::shut_down(Self self, ChildIt it) {
             self.exit(pid, ExitReason::kill());
             co_await wait_down(infinity);
             break;
-        case Shutdown::Kind::timeout:
+        case Shutdown::Kind::timeout: {
             self.exit(pid, ExitReason::shutdown());
-            if (!co_await wait_down(how.timeout)) {
+            // Named first: g++ 12 can miscompile a co_await in a condition (README).
+            const bool down = co_await wait_down(how.timeout);
+            if (!down) {
                 self.exit(pid, ExitReason::kill());
                 co_await wait_down(infinity);
             }
             break;
+        }
         case Shutdown::Kind::infinite:
             self.exit(pid, ExitReason::shutdown());
             co_await wait_down(infinity);
