@@ -83,4 +83,21 @@ inline const Sched kAllSchedulers[] = {
 
 inline std::string sched_name(const ::testing::TestParamInfo<Sched>& info) { return info.param.name; }
 
+/// A test run on one scheduler: run(root, args...) spawns `root(self, &probe_, args...)` and
+/// waits until the runtime is idle; the test then reads what the processes noted.
+class RuntimeTest : public ::testing::TestWithParam<Sched> {
+protected:
+    void SetUp() override { rt_ = make_runtime(GetParam()); }
+    template <typename F, typename... Args>
+    void run(F root, Args... args) {
+        rt_->spawn(root, &probe_, std::move(args)...);
+        rt_->run_until_idle();
+    }
+    [[nodiscard]] Events events() const { return probe_.events(); }
+    [[nodiscard]] bool threaded() const { return GetParam().threaded; }
+
+    Probe probe_;
+    std::unique_ptr<Runtime> rt_;
+};
+
 }  // namespace bedlam::test

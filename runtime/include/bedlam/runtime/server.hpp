@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -245,9 +246,12 @@ struct StopRequest {
 };
 struct StopAck {};
 
-/// The caller's exit reason when a call fails: {Reason, {gen_server, call, [Target, _, T]}},
+/// The caller's exit reason when a call fails: {Reason, {Behaviour, call, [Target, _, T]}},
 /// which is {shutdown, ...} (clean for supervisors) when Reason is `shutdown` (§5.1).
-ExitReason call_failure(const ExitReason& reason, const ServerRef& target, Duration timeout);
+ExitReason call_failure(const ExitReason& reason, const ServerRef& target, Duration timeout,
+                        std::string_view behaviour = "gen_server");
+/// A time-out as OTP prints it: milliseconds, or `infinity`.
+std::string time_text(Duration timeout);
 
 Async<void> server_loop(Self self, Server& impl, Pid parent, ServerAction action);
 Async<void> server_stop(Self self, Server& impl, ExitReason reason);
@@ -324,19 +328,22 @@ Async<StartResult> start_link(Self self, Args... args) {
 
 /// gen_server:call: sends `request` and waits for the reply of type Rep. On a time-out, a dead or
 /// missing server, or a server that exits before replying, the caller exits (throws
-/// ExitException) with {Reason, {gen_server, call, ...}} (otp-semantics §5.1).
+/// ExitException) with {Reason, {gen_server, call, ...}} (otp-semantics §5.1). `behaviour` names
+/// the module in that reason: statem::call passes "gen_statem".
 template <typename Rep, typename Req>
-Async<Rep> call(Self self, ServerRef target, Req request, Duration timeout = 5s) {
+Async<Rep> call(Self self, ServerRef target, Req request, Duration timeout = 5s,
+                std::string_view behaviour = "gen_server") {
     Pid pid = detail::resolve(self, target);
     if (target.via != nullptr) {
         pid = co_await target.via->whereis_name(self);
     }
     if (!pid.valid()) {
-        throw ExitException{detail::call_failure(ExitReason::noproc(), target, timeout)};
+        throw ExitException{
+            detail::call_failure(ExitReason::noproc(), target, timeout, behaviour)};
     }
     if (pid == self.pid()) {
         throw ExitException{detail::call_failure(ExitReason::error("calling_self"), target,
-                                                 timeout)};
+                                                 timeout, behaviour)};
     }
     Runtime& rt = self.runtime();
     const MonitorRef ref = self.monitor(pid);
@@ -360,7 +367,7 @@ Async<Rep> call(Self self, ServerRef target, Req request, Duration timeout = 5s)
         .after(timeout, [&] { failure = ExitReason::error("timeout"); });
     if (!reply) {
         self.demonitor(ref, DemonitorOptions{.flush = true});
-        throw ExitException{detail::call_failure(*failure, target, timeout)};
+        throw ExitException{detail::call_failure(*failure, target, timeout, behaviour)};
     }
     self.demonitor(ref, DemonitorOptions{.flush = true});
     co_return std::move(*reply);
