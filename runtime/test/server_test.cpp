@@ -86,19 +86,7 @@ private:
     From deferred_{};
 };
 
-class ServerTest : public ::testing::TestWithParam<Sched> {
-protected:
-    void SetUp() override { rt_ = test::make_runtime(GetParam()); }
-    template <typename F, typename... Args>
-    void run(F root, Args... args) {
-        rt_->spawn(root, &probe_, std::move(args)...);
-        rt_->run_until_idle();
-    }
-    [[nodiscard]] Events events() const { return probe_.events(); }
-
-    Probe probe_;
-    std::unique_ptr<Runtime> rt_;
-};
+class ServerTest : public test::RuntimeTest {};
 
 INSTANTIATE_TEST_SUITE_P(Schedulers, ServerTest, ::testing::ValuesIn(test::kAllSchedulers),
                          test::sched_name);

@@ -145,19 +145,7 @@ Async<> note_sup_exit(Self self, Probe* probe, Pid sup) {
     probe->note("sup exit " + m.reason.to_string());
 }
 
-class SupervisorTest : public ::testing::TestWithParam<Sched> {
-protected:
-    void SetUp() override { rt_ = test::make_runtime(GetParam()); }
-    template <typename F, typename... Args>
-    void run(F root, Args... args) {
-        rt_->spawn(root, &probe_, std::move(args)...);
-        rt_->run_until_idle();
-    }
-    [[nodiscard]] Events events() const { return probe_.events(); }
-
-    Probe probe_;
-    std::unique_ptr<Runtime> rt_;
-};
+class SupervisorTest : public test::RuntimeTest {};
 
 INSTANTIATE_TEST_SUITE_P(Schedulers, SupervisorTest, ::testing::ValuesIn(test::kAllSchedulers),
                          test::sched_name);
