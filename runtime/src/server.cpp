@@ -37,24 +37,17 @@ std::string ServerRef::to_string() const {
 
 namespace detail {
 
-namespace {
-
-std::string timeout_text(Duration timeout) {
+std::string time_text(Duration timeout) {
     if (timeout == infinity) {
         return "infinity";
     }
     return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count());
 }
 
-
-}  // namespace
-
-std::string time_text(Duration timeout) { return timeout_text(timeout); }
-
 ExitReason call_failure(const ExitReason& reason, const ServerRef& target, Duration timeout,
                         std::string_view behaviour) {
     const std::string where = "{" + std::string(behaviour) + ",call,[" + target.to_string() +
-                              ",_," + timeout_text(timeout) + "]}";
+                              ",_," + time_text(timeout) + "]}";
     if (reason.kind() == ExitReason::Kind::shutdown) {
         return ExitReason::shutdown(where);
     }

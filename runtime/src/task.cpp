@@ -31,13 +31,6 @@ constexpr Duration start_timeout = std::chrono::milliseconds(5000);
 
 std::string pid_text(Pid pid) { return "<0." + std::to_string(pid.id) + ".0>"; }
 
-std::string timeout_text(Duration timeout) {
-    if (timeout == infinity) {
-        return "infinity";
-    }
-    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count());
-}
-
 // The caller's exit reason {Reason, Where}: {shutdown, Where} when Reason is `shutdown`, which
 // stays a clean exit for supervisors, as gen_server's call failures do (§5.1).
 ExitReason failure(const ExitReason& reason, const std::string& where) {
@@ -48,11 +41,11 @@ ExitReason failure(const ExitReason& reason, const std::string& where) {
 }
 
 ExitReason await_failure(const ExitReason& reason, Pid task, Duration timeout) {
-    return failure(reason, "{Task,await,[" + pid_text(task) + "," + timeout_text(timeout) + "]}");
+    return failure(reason, "{Task,await,[" + pid_text(task) + "," + detail::time_text(timeout) + "]}");
 }
 
 ExitReason stream_failure(const ExitReason& reason, Duration timeout) {
-    return failure(reason, "{Task.Supervised,stream,[" + timeout_text(timeout) + "]}");
+    return failure(reason, "{Task.Supervised,stream,[" + detail::time_text(timeout) + "]}");
 }
 
 void demonitor_flush(Self self, MonitorRef ref) {
