@@ -157,7 +157,7 @@ void Proc::handle_exit_signal(Envelope* e) {
         }
     }
     if (e->via == ExitVia::exit2 && m.reason.kind() == ExitReason::Kind::kill) {
-        pending_exit_ = std::make_unique<ExitReason>(ExitReason::killed());  // Untrappable.
+        pending_exit_ = std::make_unique<PendingExit>(ExitReason::killed());  // Untrappable.
         return;
     }
     if (trap_exit_) {
@@ -167,11 +167,11 @@ void Proc::handle_exit_signal(Envelope* e) {
     }
     if (m.reason.is_normal()) {
         if (e->via == ExitVia::self) {
-            pending_exit_ = std::make_unique<ExitReason>(ExitReason::normal());
+            pending_exit_ = std::make_unique<PendingExit>(ExitReason::normal());
         }
         return;  // `normal` from another process is dropped by a non-trapping receiver.
     }
-    pending_exit_ = std::make_unique<ExitReason>(m.reason);
+    pending_exit_ = std::make_unique<PendingExit>(m.reason);
 }
 
 bool Proc::scan() {
@@ -272,7 +272,7 @@ StepResult Proc::step() {
         drain();
     }
     if (pending_exit_) {
-        terminate(ExitReason(*pending_exit_));
+        terminate(ExitReason(pending_exit_->reason));
         return StepResult::exited;
     }
     if (receiving_) {
@@ -304,7 +304,7 @@ StepResult Proc::step() {
         return StepResult::exited;
     }
     if (pending_exit_) {
-        terminate(ExitReason(*pending_exit_));
+        terminate(ExitReason(pending_exit_->reason));
         return StepResult::exited;
     }
     if (receiving_) {

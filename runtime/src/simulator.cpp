@@ -25,9 +25,7 @@ Simulator::Simulator(SimConfig config)
 }
 
 Simulator::~Simulator() {
-    for (auto& [key, timer] : timers_) {
-        dispose(timer.envelope);
-    }
+    timers_.for_each([this](const detail::TimerQueue::Timer& t) { dispose(t.envelope); });
     for (detail::Proc*& proc : procs_) {
         if (proc != nullptr) {
             proc->discard();
@@ -68,7 +66,7 @@ RunResult Simulator::run_loop(Ticks deadline, const std::function<bool()>* predi
                 }
                 break;
             }
-            const Ticks next = timers_.begin()->first.first;
+            const Ticks next = timers_.top().deadline;
             if (next > deadline) {
                 now_ = std::max(now_, deadline);
                 result.stop = RunResult::Stop::time_limit;
@@ -133,23 +131,18 @@ detail::Proc* Simulator::pick() {
 std::uint64_t Simulator::pct_priority_of(Pid pid) const { return pct_priority_[pid.id]; }
 
 void Simulator::fire_due_timers() {
-    while (!timers_.empty() && timers_.begin()->first.first <= now_) {
-        auto node = timers_.extract(timers_.begin());
-        const std::uint64_t id = node.key().second;
-        Timer& timer = node.mapped();
-        if (Interposer* hook = interposer(); hook != nullptr && !timer.skewed) {
-            const Ticks skew = hook->before_timer(timer.target, TimerRef{id});
+    while (!timers_.empty() && timers_.top().deadline <= now_) {
+        const detail::TimerQueue::Timer& due = timers_.top();
+        if (Interposer* hook = interposer(); hook != nullptr && !due.skewed) {
+            const Ticks skew = hook->before_timer(due.target, TimerRef{due.id});
             BEDLAM_ASSERT(skew >= 0);
             if (skew > 0) {
-                timer.skewed = true;
-                node.key().first += skew;
-                timer_deadline_[id] = node.key().first;
-                timers_.insert(std::move(node));
+                timers_.delay_top(skew);
                 continue;
             }
         }
-        timer_deadline_.erase(id);
-        trace({TraceKind::timer, timer.target, Pid{}, id});
+        const detail::TimerQueue::Timer timer = timers_.pop();
+        trace({TraceKind::timer, timer.target, Pid{}, timer.id});
         if (timer.as_send) {
             send_signal(timer.target, timer.envelope);
         } else {
@@ -160,24 +153,16 @@ void Simulator::fire_due_timers() {
 
 TimerRef Simulator::start_timer(Ticks delay, Pid target, detail::Envelope* e, bool as_send) {
     BEDLAM_ASSERT(delay >= 0);
-    const std::uint64_t id = new_timer_id();
-    const Ticks deadline = now_ + delay;
-    timers_.emplace(TimerKey{deadline, id}, Timer{target, e, as_send, false});
-    timer_deadline_.emplace(id, deadline);
-    return TimerRef{id};
+    return timers_.add(now_ + delay, new_timer_id(), target, e, as_send);
 }
 
 std::optional<Ticks> Simulator::cancel_timer(TimerRef ref) {
-    auto it = timer_deadline_.find(ref.id);
-    if (it == timer_deadline_.end()) {
+    const std::optional<detail::TimerQueue::Timer> timer = timers_.remove(ref);
+    if (!timer) {
         return std::nullopt;
     }
-    const Ticks deadline = it->second;
-    timer_deadline_.erase(it);
-    auto node = timers_.extract(TimerKey{deadline, ref.id});
-    BEDLAM_ASSERT(!node.empty());
-    dispose(node.mapped().envelope);
-    return deadline - now_;
+    dispose(timer->envelope);
+    return timer->deadline - now_;
 }
 
 detail::Proc* Simulator::acquire(Pid pid) {

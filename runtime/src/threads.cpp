@@ -2,6 +2,7 @@
 #include "bedlam/runtime/threads.hpp"
 
 #include <algorithm>
+#include <limits>
 
 namespace bedlam {
 
@@ -46,10 +47,7 @@ ThreadScheduler::~ThreadScheduler() {
         worker->thread.join();
     }
     timer_thread_.join();
-    for (auto& [key, timer] : timers_) {
-        dispose(timer.envelope);
-    }
-    timers_.clear();
+    timers_.for_each([this](const detail::TimerQueue::Timer& t) { dispose(t.envelope); });
     std::vector<detail::Proc*> procs;
     for (Shard& shard : shards_) {
         for (auto& [id, proc] : shard.procs) {
@@ -85,18 +83,19 @@ void ThreadScheduler::work_done() {
 
 void ThreadScheduler::schedule(detail::Proc* proc) {
     busy_.fetch_add(1, std::memory_order_acq_rel);
-    std::size_t index = 0;
     if (current_worker.scheduler == this) {
-        index = current_worker.index;
+        enqueue(current_worker.index, proc);
     } else {
-        index = next_victim_.fetch_add(1, std::memory_order_relaxed) % workers_.size();
+        const std::size_t index = next_victim_.fetch_add(1, std::memory_order_relaxed);
+        enqueue(index % workers_.size(), proc);
     }
-    enqueue(index, proc);
 }
 
 // Pairs with the parking in worker_loop: the seq_cst increment of queued_ and load of sleepers_
 // against the worker's increment of sleepers_ and load of queued_ mean that either the worker
-// sees the work or this sees the sleeper and wakes it.
+// sees the work or this sees the sleeper and wakes it. Every enqueue wakes a sleeper, even one
+// a worker makes for itself: its current step may run long (no preemption), and the queued
+// process must not wait for it while another core sleeps.
 void ThreadScheduler::enqueue(std::size_t index, detail::Proc* proc) {
     {
         Worker& worker = *workers_[index];
@@ -153,22 +152,23 @@ void ThreadScheduler::worker_loop(std::size_t index) {
 }
 
 void ThreadScheduler::timer_loop() {
+    constexpr Ticks never = std::numeric_limits<Ticks>::max();
     std::unique_lock lock(timer_mutex_);
     while (!stop_.load(std::memory_order_acquire)) {
         if (timers_.empty()) {
+            timer_wake_at_ = never;
             timer_cv_.wait(lock);
             continue;
         }
-        const Ticks deadline = timers_.begin()->first.first;
+        const Ticks deadline = timers_.top().deadline;
         const Ticks t = now();
         if (deadline > t) {
+            timer_wake_at_ = deadline;
             timer_cv_.wait_for(lock, std::chrono::nanoseconds(deadline - t));
             continue;
         }
-        auto node = timers_.extract(timers_.begin());
-        timer_deadline_.erase(node.key().second);
+        const detail::TimerQueue::Timer timer = timers_.pop();
         lock.unlock();
-        const Timer& timer = node.mapped();
         if (timer.as_send) {
             send_signal(timer.target, timer.envelope);
         } else {
@@ -185,33 +185,26 @@ TimerRef ThreadScheduler::start_timer(Ticks delay, Pid target, detail::Envelope*
     const Ticks deadline = now() + delay;
     busy_.fetch_add(1, std::memory_order_acq_rel);
     const std::lock_guard lock(timer_mutex_);
-    const bool earliest = timers_.empty() || deadline < timers_.begin()->first.first;
-    timers_.emplace(std::pair{deadline, id}, Timer{target, e, as_send});
-    timer_deadline_.emplace(id, deadline);
-    if (earliest) {
+    const TimerRef ref = timers_.add(deadline, id, target, e, as_send);
+    if (deadline < timer_wake_at_) {
+        timer_wake_at_ = deadline;
         timer_cv_.notify_one();
     }
-    return TimerRef{id};
+    return ref;
 }
 
 std::optional<Ticks> ThreadScheduler::cancel_timer(TimerRef ref) {
-    detail::Envelope* envelope = nullptr;
-    Ticks deadline = 0;
+    std::optional<detail::TimerQueue::Timer> timer;
     {
         const std::lock_guard lock(timer_mutex_);
-        auto it = timer_deadline_.find(ref.id);
-        if (it == timer_deadline_.end()) {
-            return std::nullopt;
-        }
-        deadline = it->second;
-        timer_deadline_.erase(it);
-        auto node = timers_.extract(std::pair{deadline, ref.id});
-        BEDLAM_ASSERT(!node.empty());
-        envelope = node.mapped().envelope;
+        timer = timers_.remove(ref);
     }
-    dispose(envelope);
+    if (!timer) {
+        return std::nullopt;
+    }
+    dispose(timer->envelope);
     work_done();
-    return std::max<Ticks>(0, deadline - now());
+    return std::max<Ticks>(0, timer->deadline - now());
 }
 
 detail::Proc* ThreadScheduler::acquire(Pid pid) {

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "bedlam/runtime/assert.hpp"
+#include "bedlam/runtime/block_pool.hpp"
 #include "bedlam/runtime/message.hpp"
 #include "bedlam/runtime/types.hpp"
 
@@ -111,7 +112,7 @@ ExitReason exit_reason_of(const std::exception_ptr& error);
 /// The return type of a process body: `Process body(Self self, Args... args)`.
 class [[nodiscard]] Process {
 public:
-    struct promise_type {
+    struct promise_type : detail::Pooled {
         Process get_return_object() noexcept {
             return Process(std::coroutine_handle<promise_type>::from_promise(*this));
         }
@@ -145,7 +146,7 @@ private:
 /// Receives inside it suspend the whole process. Exceptions propagate to the awaiter.
 template <typename T = void>
 class [[nodiscard]] Async {
-    struct PromiseBase {
+    struct PromiseBase : detail::Pooled {
         std::coroutine_handle<> continuation;
         std::exception_ptr error;
 
@@ -225,8 +226,14 @@ struct Matcher {
 /// What a step of a process ended in.
 enum class StepResult : std::uint8_t { runnable, blocked, exited };
 
+/// The reason a fatal signal left for the process's next step (pooled: one per dying process).
+struct PendingExit : Pooled {
+    explicit PendingExit(ExitReason r) : reason(std::move(r)) {}
+    ExitReason reason;
+};
+
 /// Links and monitors, allocated on first use so that a plain process stays small.
-struct ProcLinks {
+struct ProcLinks : Pooled {
     std::set<Pid> links;
     std::map<MonitorRef, Pid> monitors_out;  // Monitors this process holds: ref -> target.
     std::map<MonitorRef, Pid> monitors_in;   // Monitors on this process: ref -> watcher.
@@ -235,7 +242,7 @@ struct ProcLinks {
 /// The control block of one process. Only inbox_, refs_ and has_name_ are touched by other
 /// threads (they push, count references, register names); every other field belongs to the
 /// thread that is running the process.
-class Proc {
+class Proc : public Pooled {
 public:
     Proc(Runtime* runtime, Pid pid) noexcept : runtime_(runtime), pid_(pid) {}
     Proc(const Proc&) = delete;
@@ -297,7 +304,7 @@ public:
     /// Makes the process exit with `reason` at its next step (an injected crash).
     void inject_exit(ExitReason reason) {
         if (!pending_exit_) {
-            pending_exit_ = std::make_unique<ExitReason>(std::move(reason));
+            pending_exit_ = std::make_unique<PendingExit>(std::move(reason));
         }
     }
 
@@ -340,7 +347,7 @@ private:
     std::uint32_t budget_ = 0;  // Receives this step may still complete without yielding.
     // Cold.
     std::atomic<std::uint32_t> refs_{1};
-    std::unique_ptr<ExitReason> pending_exit_;  // Set when a fatal signal arrived.
+    std::unique_ptr<PendingExit> pending_exit_;  // Set when a fatal signal arrived.
     std::unique_ptr<ProcLinks> links_;
     Envelope* deferred_ = nullptr;  // Signals that arrived after a fatal one in a batch.
 

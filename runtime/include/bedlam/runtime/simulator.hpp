@@ -7,15 +7,14 @@
 #include <deque>
 #include <functional>
 #include <iosfwd>
-#include <map>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "bedlam/runtime/rng.hpp"
 #include "bedlam/runtime/runtime.hpp"
+#include "bedlam/runtime/timer_queue.hpp"
 #include "bedlam/runtime/trace.hpp"
 
 namespace bedlam {
@@ -103,14 +102,6 @@ protected:
     void schedule(detail::Proc* proc) override;
 
 private:
-    struct Timer {
-        Pid target;
-        detail::Envelope* envelope;
-        bool as_send;
-        bool skewed;  // The interposer already delayed it once.
-    };
-    using TimerKey = std::pair<Ticks, std::uint64_t>;  // (deadline, timer id): a total order.
-
     RunResult run_loop(Ticks deadline, const std::function<bool()>* predicate);
     detail::Proc* pick();
     void fire_due_timers();
@@ -127,8 +118,7 @@ private:
     std::vector<detail::Proc*> procs_;  // Indexed by pid; null once exited.
     std::vector<detail::Proc*> runnable_;
     std::deque<detail::Proc*> fifo_;
-    std::map<TimerKey, Timer> timers_;
-    std::unordered_map<std::uint64_t, Ticks> timer_deadline_;  // lookup-only: id -> deadline.
+    detail::TimerQueue timers_;
     // PCT state: a priority per pid (higher runs first) and the steps at which the running
     // process's priority drops.
     std::vector<std::uint64_t> pct_priority_;

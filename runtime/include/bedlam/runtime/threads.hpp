@@ -10,7 +10,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <map>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "bedlam/runtime/runtime.hpp"
+#include "bedlam/runtime/timer_queue.hpp"
 
 namespace bedlam {
 
@@ -65,11 +66,6 @@ private:
         std::mutex mutex;
         std::unordered_map<std::uint64_t, detail::Proc*> procs;  // lookup-only; guarded.
     };
-    struct Timer {
-        Pid target;
-        detail::Envelope* envelope;
-        bool as_send;
-    };
     static constexpr std::size_t shard_count = 64;
 
     void worker_loop(std::size_t index);
@@ -99,8 +95,10 @@ private:
 
     std::mutex timer_mutex_;
     std::condition_variable timer_cv_;
-    std::map<std::pair<Ticks, std::uint64_t>, Timer> timers_;  // Guarded by timer_mutex_.
-    std::unordered_map<std::uint64_t, Ticks> timer_deadline_;   // lookup-only; guarded.
+    detail::TimerQueue timers_;  // Guarded by timer_mutex_.
+    // When the timer thread will next wake by itself (guarded): a new timer only has to wake it
+    // if it is due earlier. A cancelled timer leaves it set; the thread then wakes for nothing.
+    Ticks timer_wake_at_ = std::numeric_limits<Ticks>::max();
     std::thread timer_thread_;
 };
 

@@ -1,0 +1,53 @@
+// Small-block pool for the runtime's short-lived allocations: coroutine frames (process bodies and
+// every Async<T>), process control blocks and their link tables. A restart storm creates and
+// destroys these by the million, in bursts of a hundred or more of one size; glibc's per-thread
+// cache holds only 7 blocks of a size, so most of them would fall through to the slow path.
+//
+// Each thread keeps a free list per 32-byte size class up to 1 KiB, capped in bytes, so a thread
+// that frees more than it allocates (a worker that ends processes another worker spawned) hands
+// the excess back to malloc. The pool holds no state that decides anything: which address a block
+// gets never reaches a trace or a scheduling choice. Sanitizer builds bypass it so that ASan still
+// sees every use after free.
+#pragma once
+
+#include <cstddef>
+#include <new>
+
+namespace bedlam::detail {
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define BEDLAM_BLOCK_POOL 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define BEDLAM_BLOCK_POOL 0
+#endif
+#endif
+#ifndef BEDLAM_BLOCK_POOL
+#define BEDLAM_BLOCK_POOL 1
+#endif
+
+inline constexpr std::size_t pool_class_bytes = 32;
+inline constexpr std::size_t pool_max_bytes = 1024;
+
+#if BEDLAM_BLOCK_POOL
+/// A block of at least `bytes`; throws std::bad_alloc like operator new.
+void* pool_allocate(std::size_t bytes);
+/// Returns a block from pool_allocate(bytes), with the same `bytes`.
+void pool_deallocate(void* block, std::size_t bytes) noexcept;
+#else
+inline void* pool_allocate(std::size_t bytes) { return ::operator new(bytes); }
+inline void pool_deallocate(void* block, std::size_t bytes) noexcept {
+    ::operator delete(block, bytes);
+}
+#endif
+
+/// Mix-in giving a class (or a coroutine promise, whose operator new allocates the frame) pooled
+/// storage.
+struct Pooled {
+    static void* operator new(std::size_t bytes) { return pool_allocate(bytes); }
+    static void operator delete(void* block, std::size_t bytes) noexcept {
+        pool_deallocate(block, bytes);
+    }
+};
+
+}  // namespace bedlam::detail
