@@ -11,139 +11,13 @@
 #include "bedlam/runtime.hpp"
 #include "bedlam/runtime/application.hpp"
 #include "bedlam/runtime/supervisor.hpp"
+#include "supervisor_support.hpp"
 #include "test_support.hpp"
 
 namespace bedlam {
 namespace {
 
-using test::Events;
-using test::Probe;
-using test::Sched;
-
-struct Die {
-    ExitReason reason;
-};
-
-struct Ready {
-    Pid pid;
-};
-
-/// A child that traps exits (like supervisor_SUITE's supervisor_1): it notes its start and tells
-/// its starter it is ready; on an exit signal it notes it and exits with that reason. Die makes
-/// it exit by itself.
-Process kid(Self self, Probe* probe, std::string id, Pid starter) {
-    self.trap_exit(true);
-    probe->note("start " + id);
-    self.send(starter, Ready{self.pid()});
-    for (;;) {
-        co_await self.receive(
-            [&](ExitMsg m) {
-                probe->note("stop " + id + " " + m.reason.to_string());
-                self.exit(m.reason);
-            },
-            [&](Die d) { self.exit(d.reason); });
-    }
-}
-
-/// A child that does not trap exits and notes nothing; Die makes it exit with the reason.
-Process plain_kid(Self self) {
-    const Die d = co_await self.receive<Die>();
-    self.exit(d.reason);
-}
-
-/// Starts a kid and waits until it is ready, as proc_lib's synchronous start does: its start
-/// note comes before the start returns, and it traps exits before anyone can signal it.
-Async<StartResult> start_kid(Self self, Probe* probe, std::string id) {
-    const Pid pid = self.spawn_link(kid, probe, std::move(id), self.pid());
-    co_await self.receive(when([pid](const Ready& r) { return r.pid == pid; }, [](Ready) {}));
-    co_return StartResult{StartResult::Kind::ok, pid, {}};
-}
-
-ChildSpec kid_spec(Probe* probe, const std::string& id) {
-    return ChildSpec(id, [probe, id](Self self, const Any& /*extra*/) {
-        return start_kid(self, probe, id);
-    });
-}
-
-Async<StartResult> ignore_start(Self /*self*/, const Any& /*extra*/) {
-    co_return StartResult{StartResult::Kind::ignore, {}, {}};
-}
-
-Async<StartResult> error_start(Self /*self*/, const Any& /*extra*/) {
-    co_return StartResult{StartResult::Kind::error, {}, ExitReason::error("reason")};
-}
-
-Async<StartResult> throwing_start(Self /*self*/, const Any& /*extra*/) {
-    throw std::runtime_error("error_reason");
-    co_return StartResult{};
-}
-
-std::string show(const std::vector<ChildInfo>& children) {
-    std::string out = "[";
-    for (const ChildInfo& c : children) {
-        if (out.size() > 1) {
-            out += ",";
-        }
-        out += "{" + (c.id.empty() ? std::string("undefined") : c.id) + ",";
-        switch (c.state) {
-            case ChildInfo::State::running:
-                out += "pid";
-                break;
-            case ChildInfo::State::restarting:
-                out += "restarting";
-                break;
-            case ChildInfo::State::undefined:
-                out += "undefined";
-                break;
-        }
-        out += "}";
-    }
-    return out + "]";
-}
-
-/// `ok` for terminate_child/delete_child's plain ok, else OTP's text.
-std::string ok_text(const SupReply& r) { return r.ok() ? "ok" : r.to_string(); }
-
-std::string show(const ChildCounts& c) {
-    return "[" + std::to_string(c.specs) + "," + std::to_string(c.active) + "," +
-           std::to_string(c.supervisors) + "," + std::to_string(c.workers) + "]";
-}
-
-Pid pid_of(const std::vector<ChildInfo>& children, const std::string& id) {
-    for (const ChildInfo& c : children) {
-        if (c.id == id) {
-            return c.pid;
-        }
-    }
-    return Pid{};
-}
-
-/// Polls which_children (sleeping 1 ms between tries) until `done` holds; exits after 1000 tries.
-template <typename Done>
-Async<std::vector<ChildInfo>> await_children(Self self, Pid sup, Done done) {
-    for (int i = 0; i < 1000; ++i) {
-        std::vector<ChildInfo> children = co_await which_children(self, sup);
-        if (done(children)) {
-            co_return children;
-        }
-        co_await self.sleep(1ms);
-    }
-    throw std::runtime_error("await_children: condition never held");
-}
-
-/// Makes `pid` exit by itself with `reason` (it must take Die) and waits until it is dead.
-Async<> die_and_wait(Self self, Pid pid, ExitReason reason) {
-    const MonitorRef ref = self.monitor(pid);
-    self.send(pid, Die{std::move(reason)});
-    co_await self.receive(when([ref](const DownMsg& d) { return d.ref == ref; }, [](DownMsg) {}));
-}
-
-/// Waits for the supervisor's EXIT and notes its reason.
-Async<> note_sup_exit(Self self, Probe* probe, Pid sup) {
-    const ExitMsg m = co_await self.receive(
-        when([sup](const ExitMsg& x) { return x.from == sup; }, [](ExitMsg x) { return x; }));
-    probe->note("sup exit " + m.reason.to_string());
-}
+using namespace test;  // The helpers of supervisor_support.hpp.
 
 class SupervisorTest : public test::RuntimeTest {};
 
@@ -400,14 +274,6 @@ TEST_P(SupervisorTest, permanent_transient_temporary) {
 
 // == Strategies (rule 6) and intensity (rules 8, 9) ==================================================
 
-std::vector<ChildSpec> kids(Probe* probe, int n) {
-    std::vector<ChildSpec> out;
-    for (int i = 1; i <= n; ++i) {
-        out.push_back(kid_spec(probe, "child" + std::to_string(i)));
-    }
-    return out;
-}
-
 /// Crashes `id`, then waits until the supervisor shows it running again with a new pid, or
 /// until the supervisor is gone.
 Async<bool> crash_and_await_restart(Self self, Pid sup, const std::string& id,
@@ -622,14 +488,6 @@ TEST_P(SupervisorTest, simple_one_for_one_child_adm) {
 }
 
 // == Escalation and significant children (rules 9, 11, 18) ============================================
-
-/// Succeeds the first time, then always fails (supervisor_1's start_child(error)).
-Async<StartResult> once_then_fail(Self self, const Any& /*extra*/, int* starts) {
-    if ((*starts)++ == 0) {
-        co_return StartResult{StartResult::Kind::ok, self.spawn_link(plain_kid), {}};
-    }
-    co_return StartResult{StartResult::Kind::error, {}, ExitReason::error("start_failed")};
-}
 
 // one_for_one_escalation: a child whose restarts keep failing makes the supervisor retry through
 // add_restart until the intensity (4) is exceeded; then it exits shutdown (rule 11).
