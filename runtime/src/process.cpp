@@ -96,7 +96,7 @@ void Proc::handle(Envelope* e) {
             break;
         case SignalKind::down:
             // After demonitor the reference is gone and a late DOWN is dropped (§2.3).
-            if (links_ && links_->monitors_out.erase(MonitorRef{e->aux}) == 1) {
+            if (links_ && links_->monitors_out.erase(e->aux)) {
                 append(e);
                 return;
             }
@@ -117,19 +117,19 @@ void Proc::handle(Envelope* e) {
 void Proc::apply_link_signal(const Envelope* e) {
     switch (e->kind) {
         case SignalKind::link:
-            links().links.insert(e->from);
+            links().links.insert(e->from.id, e->from);
             break;
         case SignalKind::unlink:
             if (links_) {
-                links_->links.erase(e->from);
+                links_->links.erase(e->from.id);
             }
             break;
         case SignalKind::monitor:
-            links().monitors_in[MonitorRef{e->aux}] = e->from;
+            links().monitors_in.assign(e->aux, e->from);
             break;
         case SignalKind::demonitor:
             if (links_) {
-                links_->monitors_in.erase(MonitorRef{e->aux});
+                links_->monitors_in.erase(e->aux);
             }
             break;
         default:
@@ -151,7 +151,7 @@ void Proc::handle_exit_signal(Envelope* e) {
     const ExitMsg& m = payload<ExitMsg>(e);
     if (e->via == ExitVia::link) {
         // Dropped if the link is no longer active; otherwise the link is gone with its peer.
-        if (!links_ || links_->links.erase(m.from) == 0) {
+        if (!links_ || !links_->links.erase(m.from.id)) {
             runtime_->trace({TraceKind::drop, m.from, pid_, e->seq, nullptr, "inactive link"});
             return;
         }
@@ -387,17 +387,17 @@ void Proc::terminate(ExitReason reason) {
     }
     if (links_) {
         const std::unique_ptr<ProcLinks> links = std::move(links_);
-        for (const Pid peer : links->links) {
+        links->links.for_each([&](std::uint64_t /*id*/, Pid peer) {
             runtime_->send_signal(peer, make_exit(*runtime_, pid_, reason, ExitVia::link));
-        }
-        for (const auto& [ref, watcher] : links->monitors_in) {
-            runtime_->trace({TraceKind::down, pid_, watcher, ref.id, &reason});
-            runtime_->send_signal(watcher, make_down(*runtime_, ref, pid_, reason));
-        }
+        });
+        links->monitors_in.for_each([&](std::uint64_t ref, Pid watcher) {
+            runtime_->trace({TraceKind::down, pid_, watcher, ref, &reason});
+            runtime_->send_signal(watcher, make_down(*runtime_, MonitorRef{ref}, pid_, reason));
+        });
         // Monitors this process held: let their targets forget them.
-        for (const auto& [ref, target] : links->monitors_out) {
-            runtime_->send_signal(target, make_signal(*runtime_, SignalKind::demonitor, pid_, ref.id));
-        }
+        links->monitors_out.for_each([&](std::uint64_t ref, Pid target) {
+            runtime_->send_signal(target, make_signal(*runtime_, SignalKind::demonitor, pid_, ref));
+        });
     }
     runtime_->remove(this);  // May destroy *this: nothing may follow.
 }
@@ -435,7 +435,7 @@ void Self::link(Pid pid) const {
     if (pid == me) {
         return;  // §1.5: a link to self does nothing.
     }
-    if (!proc_->links().links.insert(pid).second) {
+    if (!proc_->links().links.insert(pid.id, pid)) {
         return;  // §1.5: at most one link per pair.
     }
     runtime().trace({TraceKind::link, me, pid});
@@ -447,13 +447,13 @@ void Self::link(Pid pid) const {
         runtime().push(me, detail::make_exit(runtime(), pid, ExitReason::noproc(), detail::ExitVia::link));
         return;
     }
-    proc_->links().links.erase(pid);
+    proc_->links().links.erase(pid.id);
     throw NoProcError();
 }
 
 void Self::unlink(Pid pid) const {
     const Pid me = this->pid();
-    if (proc_->links().links.erase(pid) == 0) {
+    if (!proc_->links().links.erase(pid.id)) {
         return;  // §1.7: no link, no-op.
     }
     runtime().trace({TraceKind::unlink, me, pid});
@@ -482,7 +482,7 @@ void Self::exit(const ExitReason& reason) const { throw ExitException{reason}; }
 MonitorRef Self::monitor(Pid pid) const {
     const Pid me = this->pid();
     const MonitorRef ref = runtime().new_ref();
-    proc_->links().monitors_out[ref] = pid;
+    proc_->links().monitors_out.assign(ref.id, pid);
     runtime().trace({TraceKind::monitor, me, pid, ref.id});
     if (!runtime().send_signal(pid, detail::make_signal(runtime(), detail::SignalKind::monitor, me, ref.id))) {
         // §2.1: DOWN with `noproc` at once.
@@ -495,9 +495,7 @@ MonitorRef Self::monitor(Pid pid) const {
 bool Self::demonitor(MonitorRef ref, DemonitorOptions options) const {
     bool active = false;
     detail::ProcLinks& links = proc_->links();
-    if (auto it = links.monitors_out.find(ref); it != links.monitors_out.end()) {
-        const Pid target = it->second;
-        links.monitors_out.erase(it);
+    if (Pid target; links.monitors_out.erase(ref.id, &target)) {
         active = true;
         runtime().trace({TraceKind::demonitor, pid(), target, ref.id});
         runtime().send_signal(target,

@@ -68,14 +68,14 @@ Pid Runtime::finish_spawn(detail::Proc* proc, detail::Proc* parent, SpawnOptions
         interposer_->on_spawn(pid, parent_pid);
     }
     if (parent != nullptr && options.link) {
-        parent->links().links.insert(pid);
-        proc->links().links.insert(parent_pid);
+        parent->links().links.insert(pid.id, pid);
+        proc->links().links.insert(parent_pid.id, parent_pid);
         trace({TraceKind::link, parent_pid, pid});
     }
     if (parent != nullptr && options.monitor) {
         const MonitorRef ref = new_ref();
-        parent->links().monitors_out[ref] = pid;
-        proc->links().monitors_in[ref] = parent_pid;
+        parent->links().monitors_out.assign(ref.id, pid);
+        proc->links().monitors_in.assign(ref.id, parent_pid);
         trace({TraceKind::monitor, parent_pid, pid, ref.id});
         if (ref_out != nullptr) {
             *ref_out = ref;

@@ -17,6 +17,7 @@
 
 #include "bedlam/runtime/assert.hpp"
 #include "bedlam/runtime/block_pool.hpp"
+#include "bedlam/runtime/flat_map.hpp"
 #include "bedlam/runtime/message.hpp"
 #include "bedlam/runtime/types.hpp"
 
@@ -234,9 +235,9 @@ struct PendingExit : Pooled {
 
 /// Links and monitors, allocated on first use so that a plain process stays small.
 struct ProcLinks : Pooled {
-    std::set<Pid> links;
-    std::map<MonitorRef, Pid> monitors_out;  // Monitors this process holds: ref -> target.
-    std::map<MonitorRef, Pid> monitors_in;   // Monitors on this process: ref -> watcher.
+    FlatMap64<Pid> links;         // Linked peers: pid id -> pid.
+    FlatMap64<Pid> monitors_out;  // Monitors this process holds: ref id -> target.
+    FlatMap64<Pid> monitors_in;   // Monitors on this process: ref id -> watcher.
 };
 
 /// The control block of one process. Only inbox_, refs_ and has_name_ are touched by other
