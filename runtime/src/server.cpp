@@ -170,15 +170,35 @@ Async<void> server_loop(Self self, Server& impl, Pid parent, ServerAction action
     }
 }
 
-Async<StartResult> await_start(Self self, Pid child, MonitorRef ack, bool linked) {
+Async<StartResult> await_start(Self self, Pid child, MonitorRef ack, bool linked,
+                               Duration timeout) {
     const MonitorRef watch = self.monitor(child);
     std::optional<StartResult> result;
     std::optional<ExitReason> down;
-    co_await self.receive(
-        when([ack](const InitAck& a) { return a.ref == ack; },
-             [&](InitAck a) { result = std::move(a.result); }),
-        when([watch](const DownMsg& d) { return d.ref == watch; },
-             [&](DownMsg d) { down = std::move(d.reason); }));
+    bool timed_out = false;
+    co_await self
+        .receive(when([ack](const InitAck& a) { return a.ref == ack; },
+                      [&](InitAck a) { result = std::move(a.result); }),
+                 when([watch](const DownMsg& d) { return d.ref == watch; },
+                      [&](DownMsg d) { down = std::move(d.reason); }))
+        .after(timeout, [&] { timed_out = true; });
+    if (timed_out) {
+        // gen's {timeout, T}: kill the process (proc_lib's kill_flush), and once it is gone drop
+        // the init result it may have sent meanwhile. Its EXIT is flushed below.
+        if (linked) {
+            self.unlink(child);
+        }
+        self.exit(child, ExitReason::kill());
+        co_await self.receive(when([watch](const DownMsg& d) { return d.ref == watch; },
+                                   [&](DownMsg d) { down = std::move(d.reason); }));
+        co_await self.receive(when([ack](const InitAck& a) { return a.ref == ack; },
+                                   [](InitAck /*a*/) {}))
+            .after(Duration::zero(), [] {});
+        StartResult failed;
+        failed.kind = StartResult::Kind::error;
+        failed.reason = ExitReason::error("timeout");
+        result = std::move(failed);
+    }
     if (result && result->ok()) {
         self.demonitor(watch, DemonitorOptions{.flush = true});
         co_return std::move(*result);
@@ -202,6 +222,10 @@ Async<StartResult> await_start(Self self, Pid child, MonitorRef ack, bool linked
 }  // namespace detail
 
 Async<void> stop(Self self, ServerRef target, ExitReason reason, Duration timeout) {
+    if (timeout < Duration::zero()) {
+        // gen:stop's guard fails before anything is sent: the server runs on (GSS stop3).
+        self.exit(ExitReason::error("function_clause"));
+    }
     Pid pid = detail::resolve(self, target);
     if (target.via != nullptr) {
         pid = co_await target.via->whereis_name(self);

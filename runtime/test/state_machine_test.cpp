@@ -86,6 +86,11 @@ Async<Events> flush(Self self, std::size_t n, Duration quiet = 10ms) {
     }
 }
 
+/// Milliseconds since `t0` on the scheduler's clock.
+std::string ms_since(Self self, Ticks t0) {
+    return std::to_string((self.now() - t0) / 1'000'000) + " ms";
+}
+
 /// verify_empty_msgq().
 Async<void> verify_empty(Self self, Probe* probe) {
     const Events left = co_await flush(self, 0);
@@ -116,10 +121,11 @@ Async<std::string> try_call(Self self, ServerRef target, Req request, Duration t
 }
 
 /// gen_statem:stop whose failure the test catches.
-Async<std::string> try_stop(Self self, ServerRef target, ExitReason reason = ExitReason::normal()) {
+Async<std::string> try_stop(Self self, ServerRef target, ExitReason reason = ExitReason::normal(),
+                            Duration timeout = infinity) {
     std::string outcome = "ok";
     try {
-        co_await statem::stop(self, std::move(target), std::move(reason));
+        co_await statem::stop(self, std::move(target), std::move(reason), timeout);
     } catch (const ExitException& x) {
         outcome = x.reason.to_string();
     }
@@ -165,7 +171,7 @@ std::ostream& operator<<(std::ostream& os, Name name) {
     return os << names[static_cast<std::uint8_t>(name)];
 }
 
-enum class InitMode : std::uint8_t { ok, ignore, stop };
+enum class InitMode : std::uint8_t { ok, ignore, stop, sleep };
 
 struct AliveCall {};  // call 'alive?'
 struct AliveCast {    // cast {'alive?', Pid}
@@ -224,7 +230,10 @@ class Suite : public StateMachine<Name> {
 public:
     explicit Suite(InitMode init_mode) : init_mode_(init_mode) {}
 
-    Async<Init> init(Self /*self*/) override {
+    Async<Init> init(Self self) override {
+        if (init_mode_ == InitMode::sleep) {  // init(sleep): returns {ok, idle, _} after 1 s.
+            co_await self.sleep(1s);
+        }
         if (init_mode_ == InitMode::ignore) {
             co_return Init::ignore();
         }
@@ -615,6 +624,16 @@ INSTANTIATE_TEST_SUITE_P(Schedulers, StateMachineModesTest,
                                                               Mode::handle_event_function)),
                          mode_param_name);
 
+/// The suite's groups that run in both callback modes, for cases that check times: on the
+/// simulator only.
+class StateMachineModesTimeTest : public StateMachineModesTest {};
+
+INSTANTIATE_TEST_SUITE_P(Simulators, StateMachineModesTimeTest,
+                         ::testing::Combine(::testing::ValuesIn(test::kSimulators),
+                                            ::testing::Values(Mode::state_functions,
+                                                              Mode::handle_event_function)),
+                         mode_param_name);
+
 /// Cases in one callback mode, on every scheduler.
 class StateMachineTest : public test::RuntimeTest {};
 
@@ -668,6 +687,36 @@ TEST_P(StateMachineModesTest, Start2) {
     EXPECT_EQ(events(), (Events{"stopped", check_stopped_text()}));
 }
 
+// start3: the start option {timeout, 5}: an init that returns in time starts as usual; one that
+// sleeps 1 s is killed, and start returns {error, timeout} (§5.2, gen's {timeout, T}), for
+// start_link too, whose EXIT is consumed. Nothing is left behind: no message, no process.
+Process start3_root(Self self, Probe* probe, Mode mode) {
+    self.trap_exit(true);
+    StartOptions in_time("", false);
+    in_time.timeout = 5ms;
+    const StartResult r = co_await start_suite(self, mode, std::move(in_time));
+    probe->note(describe(r));
+    co_await func_test(self, probe, r.pid);
+    co_await sync_func_test(self, probe, r.pid);
+    co_await stop_it(self, probe, r.pid);
+    for (int linked = 0; linked < 2; ++linked) {
+        StartOptions too_slow("", linked == 1);
+        too_slow.timeout = 5ms;
+        const Ticks t0 = self.now();
+        const StartResult late =
+            co_await start_suite(self, mode, std::move(too_slow), InitMode::sleep);
+        probe->note(describe(late) + " at " + ms_since(self, t0));
+    }
+    co_await verify_empty(self, probe);
+}
+
+TEST_P(StateMachineModesTimeTest, Start3) {
+    run(start3_root);
+    EXPECT_EQ(events(), (Events{"ok", "stopped", check_stopped_text(), "error timeout at 5 ms",
+                                "error timeout at 5 ms"}));
+    EXPECT_EQ(rt_->process_count(), 0U);  // The killed machines never got past init.
+}
+
 // start4, start5: init returns ignore, or {stop, stopped}: start returns ignore, or
 // {error, stopped}, and leaves no message; start_link too (OTP 26+ consumes the EXIT).
 template <InitMode Init>
@@ -717,7 +766,7 @@ Process start8_root(Self self, Probe* probe, Mode mode) {
 TEST_P(StateMachineModesTest, Start8) {
     run(start8_root);
     EXPECT_EQ(events(),
-              (Events{"error {already_started,my_stm} same", "stopped", check_stopped_text()}));
+              (Events{"error {already_started,<pid>} same", "stopped", check_stopped_text()}));
 }
 
 // start9: {local, Name}, linked; then started and monitored.
@@ -744,8 +793,8 @@ TEST_P(StateMachineModesTest, Start9) {
     run(start9_root);
     const std::string stopped = check_stopped_text();
     EXPECT_EQ(events(),
-              (Events{"error {already_started,my_stm} same", "stopped", stopped,
-                      "error {already_started,my_stm} same", "stopped", stopped, "DOWN normal"}));
+              (Events{"error {already_started,<pid>} same", "stopped", stopped,
+                      "error {already_started,<pid>} same", "stopped", stopped, "DOWN normal"}));
 }
 
 // start11: a stopped machine frees its name for the next start.
@@ -829,6 +878,23 @@ Process stop2_root(Self self, Probe* probe, Mode mode) {
 TEST_P(StateMachineModesTest, Stop2) {
     run(stop2_root);
     EXPECT_EQ(events(), (Events{"ok", "dead", "DOWN other_reason"}));
+}
+
+// stop3: stop with an invalid time-out fails in the caller before anything is sent, and the
+// machine runs on; a plain stop then works. OTP's invalid time-out is a non-integer (the caller
+// gets function_clause); a Duration can only be invalid by being negative.
+Process stop3_root(Self self, Probe* probe, Mode mode) {
+    const StartResult r = co_await start_suite(self, mode, options("", false));
+    const ExitReason other = ExitReason::error("other_reason");
+    probe->note(co_await try_stop(self, r.pid, other, Duration(-1ms)));
+    probe->note(self.is_alive(r.pid) ? "alive" : "dead");
+    probe->note(co_await try_stop(self, r.pid));
+    probe->note(self.is_alive(r.pid) ? "alive" : "dead");
+}
+
+TEST_P(StateMachineModesTest, Stop3) {
+    run(stop3_root);
+    EXPECT_EQ(events(), (Events{"function_clause", "alive", "ok", "dead"}));
 }
 
 // stop4 (and stop5, {Name, node()}, the same here): stop by registered name.
@@ -1292,11 +1358,6 @@ TEST_P(StateMachineTest, EventTypes) {
 }
 
 // -- Time-outs (T: simulator only, exact virtual times) -----------------------------------------
-
-/// Milliseconds since `t0` on the scheduler's clock.
-std::string ms_since(Self self, Ticks t0) {
-    return std::to_string((self.now() - t0) / 1'000'000) + " ms";
-}
 
 struct Go {
     Duration time;

@@ -218,6 +218,9 @@ struct StartOptions {
     std::string name;  // Registered name; empty for none.
     std::shared_ptr<const ViaName> via;  // A via name instead; null for none.
     bool link = true;  // start_link (true) or start (false).
+    /// gen's `{timeout, T}` start option: if init has not returned within `timeout`, the starter
+    /// kills the new process and start returns {error, timeout}.
+    Duration timeout = infinity;
 };
 
 /// start_link's result: {ok, Pid}, ignore, or {error, Reason}.
@@ -255,7 +258,8 @@ std::string time_text(Duration timeout);
 
 Async<void> server_loop(Self self, Server& impl, Pid parent, ServerAction action);
 Async<void> server_stop(Self self, Server& impl, ExitReason reason);
-Async<StartResult> await_start(Self self, Pid child, MonitorRef ack, bool linked);
+Async<StartResult> await_start(Self self, Pid child, MonitorRef ack, bool linked,
+                               Duration timeout = infinity);
 Pid resolve(Self self, const ServerRef& target);
 /// Registers the new server under `via`: nullopt on success, else the start's result.
 Async<std::optional<StartResult>> register_via(Self self, std::shared_ptr<const ViaName> via);
@@ -264,8 +268,9 @@ template <typename Impl, typename... Args>
 Process server_body(Self self, Pid parent, MonitorRef ack, std::string name,
                     std::shared_ptr<const ViaName> via, Args... args) {
     if (!name.empty() && !self.register_name(name, self.pid())) {
-        StartResult taken{StartResult::Kind::error, self.whereis(name).value_or(Pid{}),
-                          ExitReason::error("{already_started," + name + "}"), true};
+        const Pid holder = self.whereis(name).value_or(Pid{});
+        const std::string clash = "{already_started," + ServerRef(holder).to_string() + "}";
+        StartResult taken{StartResult::Kind::error, holder, ExitReason::error(clash), true};
         self.send(parent, InitAck{ack, std::move(taken)});
         co_return;  // Exits normal, as gen_server does.
     }
@@ -318,7 +323,7 @@ Async<StartResult> start_server(Self self, StartOptions options, Args... args) {
                               std::move(args)...)
             : self.spawn(&detail::server_body<Impl, Args...>, self.pid(), ack,
                          std::move(options.name), std::move(options.via), std::move(args)...);
-    co_return co_await detail::await_start(self, child, ack, options.link);
+    co_return co_await detail::await_start(self, child, ack, options.link, options.timeout);
 }
 
 template <typename Impl, typename... Args>
@@ -399,7 +404,9 @@ void reply(Self self, const From& from, T value) {
 }
 
 /// gen_server:stop: makes the server run terminate(reason) and exit with `reason`; returns once
-/// it has exited. Exits the caller with `noproc` (or the server's other reason) like a call.
+/// it has exited. Exits the caller with `noproc` (or the server's other reason) like a call,
+/// with `timeout` if the server has not exited within `timeout`, and with `function_clause`,
+/// without stopping anything, if `timeout` is negative.
 Async<void> stop(Self self, ServerRef target, ExitReason reason = ExitReason::normal(),
                  Duration timeout = infinity);
 
