@@ -1,6 +1,7 @@
 // The life of one process: handling signals (otp-semantics §1, §2), selective receive, stepping
 // the coroutine, and dying. Everything here runs on the thread that owns the process.
 #include <string>
+#include <utility>
 
 #include "bedlam/runtime/runtime.hpp"
 
@@ -99,6 +100,13 @@ void Proc::handle(Envelope* e) {
             if (links_ && links_->monitors_out.erase(e->aux)) {
                 append(e);
                 return;
+            }
+            break;
+        case SignalKind::wake:
+            // aux 0 ends any stall (Runtime::wake); otherwise only the stall it was armed for.
+            if (stalled_ && (e->aux == 0 || (links_ && e->aux == links_->stall_seq))) {
+                stalled_ = false;
+                resume_granted_ = true;
             }
             break;
         case SignalKind::timeout:
@@ -275,6 +283,9 @@ StepResult Proc::step() {
         terminate(ExitReason(pending_exit_->reason));
         return StepResult::exited;
     }
+    if (stalled_) {
+        return try_block() ? StepResult::blocked : StepResult::runnable;  // Until a wake.
+    }
     if (receiving_) {
         if ((*scan_ == nullptr || !scan()) && !timed_out_) {
             return try_block() ? StepResult::blocked : StepResult::runnable;
@@ -285,7 +296,7 @@ StepResult Proc::step() {
             timer_ = {};
         }
     }
-    if (Interposer* hook = runtime_->interposer(); hook != nullptr) {
+    if (Interposer* hook = runtime_->interposer(); hook != nullptr && !resume_granted_) {
         ResumeDecision decision = hook->before_resume(pid_);
         if (decision.action == ResumeDecision::Action::crash) {
             // The process raises at this resumption: it dies with the chosen reason.
@@ -295,10 +306,26 @@ StepResult Proc::step() {
             terminate(std::move(decision.reason));
             return StepResult::exited;
         }
+        if (decision.action == ResumeDecision::Action::stall) {
+            // It keeps what it was about to resume with (a matched message, a time-out) and
+            // waits for a wake; signals still reach it meanwhile, so it can be killed.
+            BEDLAM_ASSERT(decision.delay >= 0);
+            stalled_ = true;
+            const std::uint32_t seq = ++links().stall_seq;
+            if (decision.delay != stall_forever) {
+                runtime_->start_timer(decision.delay, pid_,
+                                      make_signal(*runtime_, SignalKind::wake, pid_, seq), false);
+            }
+            return try_block() ? StepResult::blocked : StepResult::runnable;
+        }
     }
+    // Woken from a stall, it completes at most one more receive before it is asked again, so a
+    // slow process pays its delay per message, not per batch.
+    budget_ = std::exchange(resume_granted_, false) ? 1 : runtime_->receive_budget();
     yielded_ = false;
-    budget_ = runtime_->receive_budget();
+    current_proc = this;
     resume_point_.resume();
+    current_proc = nullptr;
     if (top_.done()) {
         terminate(reason_from_body());
         return StepResult::exited;
@@ -518,6 +545,19 @@ bool Self::unregister_name(std::string_view name) const {
 }
 
 std::optional<Pid> Self::whereis(std::string_view name) const { return runtime().whereis(name); }
+
+void Runtime::wake(Pid pid) {
+    push(pid, detail::make_signal(*this, detail::SignalKind::wake, Pid{}, 0));
+}
+
+std::string Self::path() const {
+    const std::string* p = proc_->path();
+    return p != nullptr ? *p : std::string();
+}
+
+void Self::set_child_path(std::string_view path) const {
+    proc_->set_child_path(path.empty() ? nullptr : runtime().intern_path(path));
+}
 
 std::optional<Duration> Self::cancel_timer(TimerRef ref) const {
     const std::optional<Ticks> left = runtime().cancel_timer(ref);

@@ -13,9 +13,10 @@ bool Runtime::send_signal(Pid to, detail::Envelope* e) {
     if (trace_ != nullptr) {
         trace({TraceKind::send, e->from, to, e->seq, nullptr, detail::to_string(e->kind)});
     }
-    if (interposer_ != nullptr) {
-        const DeliveryDecision decision = interposer_->before_deliver(
-            DeliveryInfo{e->from, to, e->seq, e->kind == detail::SignalKind::message});
+    if (Interposer* hook = interposer(); hook != nullptr) {
+        const DeliveryDecision decision = hook->before_deliver(
+            DeliveryInfo{e->from, to, e->seq, e->kind == detail::SignalKind::message,
+                         detail::type_name_of(e->tag)});
         switch (decision.action) {
             case DeliveryDecision::Action::deliver:
                 break;
@@ -58,14 +59,47 @@ bool Runtime::push(Pid to, detail::Envelope* e) {
     return true;
 }
 
+std::string Runtime::path_of(Pid pid) {
+    detail::Proc* proc = acquire(pid);
+    if (proc == nullptr) {
+        return {};
+    }
+    const std::string* path = proc->path();
+    std::string out = path != nullptr ? *path : std::string();
+    release(proc);
+    return out;
+}
+
+std::optional<ProcessKind> Runtime::kind_of(Pid pid) {
+    detail::Proc* proc = acquire(pid);
+    if (proc == nullptr) {
+        return std::nullopt;
+    }
+    const ProcessKind kind = proc->kind();
+    release(proc);
+    return kind;
+}
+
+const std::string* Runtime::intern_path(std::string_view path) {
+    const std::lock_guard lock(paths_mutex_);
+    auto it = paths_.find(path);
+    if (it == paths_.end()) {
+        it = paths_.emplace(path).first;
+    }
+    return &*it;
+}
+
 Pid Runtime::finish_spawn(detail::Proc* proc, detail::Proc* parent, SpawnOptions options,
                           MonitorRef* ref_out) {
     const Pid pid = proc->pid();
     const Pid parent_pid = parent != nullptr ? parent->pid() : Pid{};
     insert(proc);
     trace({TraceKind::spawn, pid, parent_pid});
-    if (interposer_ != nullptr) {
-        interposer_->on_spawn(pid, parent_pid);
+    if (Interposer* hook = interposer(); hook != nullptr) {
+        const std::string* path = proc->path();
+        hook->on_spawn(SpawnInfo{pid, parent_pid,
+                                        path != nullptr ? std::string_view(*path) : std::string_view(),
+                                        proc->kind()});
     }
     if (parent != nullptr && options.link) {
         parent->links().links.insert(pid.id, pid);
@@ -158,6 +192,22 @@ void Runtime::release_name(detail::Proc* proc) {
 }
 
 // -- Small value types -----------------------------------------------------------------------------
+
+const char* to_string(ProcessKind kind) noexcept {
+    switch (kind) {
+        case ProcessKind::process:
+            return "process";
+        case ProcessKind::server:
+            return "server";
+        case ProcessKind::state_machine:
+            return "state_machine";
+        case ProcessKind::supervisor:
+            return "supervisor";
+        case ProcessKind::task:
+            return "task";
+    }
+    return "?";
+}
 
 std::ostream& operator<<(std::ostream& os, Pid pid) { return os << "<0." << pid.id << ".0>"; }
 

@@ -56,8 +56,18 @@ RunResult Simulator::run_loop(Ticks deadline, const std::function<bool()>* predi
             break;
         }
         fire_due_timers();
+        Interposer* hook = interposer();
+        Ticks next_action = Interposer::never;
+        if (hook != nullptr) {
+            next_action = hook->next_action();
+            if (next_action <= now_) {
+                hook->act(*this, now_);
+                BEDLAM_ASSERT(hook->next_action() > now_);  // Or it would act forever.
+                continue;
+            }
+        }
         if (runnable_.empty() && fifo_.empty()) {
-            if (timers_.empty()) {
+            if (timers_.empty() && next_action == Interposer::never) {
                 result.stop = RunResult::Stop::idle;
                 for (detail::Proc* proc : procs_) {
                     if (proc != nullptr && proc->waits_forever()) {
@@ -66,13 +76,14 @@ RunResult Simulator::run_loop(Ticks deadline, const std::function<bool()>* predi
                 }
                 break;
             }
-            const Ticks next = timers_.top().deadline;
+            const Ticks next = timers_.empty() ? next_action
+                                               : std::min(timers_.top().deadline, next_action);
             if (next > deadline) {
                 now_ = std::max(now_, deadline);
                 result.stop = RunResult::Stop::time_limit;
                 break;
             }
-            now_ = std::max(now_, next);  // The clock jumps to the next timer.
+            now_ = std::max(now_, next);  // The clock jumps to the next timer or action.
             continue;
         }
         detail::Proc* proc = pick();

@@ -118,7 +118,10 @@ Process task_runner(Self self, TaskWorkFactory make_work) {
 }
 
 std::shared_ptr<TaskState> start_linked(Self self, std::unique_ptr<TaskWork> work) {
-    const Pid pid = self.spawn_link(&task_waiter, self.pid(), false);
+    const Pid pid =
+        self.spawn_opt(SpawnOptions{.link = true, .kind = ProcessKind::task}, &task_waiter,
+                       self.pid(), false)
+            .first;
     const MonitorRef ref = self.monitor(pid);
     TaskGo go(self.pid(), ref, std::move(work));
     self.send(pid, std::move(go));
@@ -313,7 +316,9 @@ struct StreamMonitor {
 };
 
 void spawn_for(Self self, StreamMonitor& m, std::uint64_t position) {
-    const Pid pid = self.spawn_link(&task_waiter, m.parent, false);
+    const Pid pid = self.spawn_opt(SpawnOptions{.link = true, .kind = ProcessKind::task},
+                                   &task_waiter, m.parent, false)
+                        .first;
     const MonitorRef mref = self.monitor(pid);
     const Ticks deadline = m.timeout == infinity ? std::numeric_limits<Ticks>::max()
                                                  : self.now() + m.timeout.count();

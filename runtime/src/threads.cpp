@@ -151,17 +151,37 @@ void ThreadScheduler::worker_loop(std::size_t index) {
     current_worker = CurrentWorker{};
 }
 
+// The timer thread also runs an installed interposer's timed actions (a fault plan's kills). It
+// polls for one every millisecond, since an interposer can be installed or reschedule at any time.
 void ThreadScheduler::timer_loop() {
     constexpr Ticks never = std::numeric_limits<Ticks>::max();
+    constexpr Ticks interposer_poll = 1'000'000;
     std::unique_lock lock(timer_mutex_);
     while (!stop_.load(std::memory_order_acquire)) {
+        if (Interposer* hook = interposer(); hook != nullptr) {
+            const Ticks t = now();
+            if (hook->next_action() <= t) {
+                lock.unlock();
+                hook->act(*this, t);
+                lock.lock();
+                continue;
+            }
+        }
         if (timers_.empty()) {
+            if (interposer() != nullptr) {
+                timer_wake_at_ = now() + interposer_poll;
+                timer_cv_.wait_for(lock, std::chrono::nanoseconds(interposer_poll));
+                continue;
+            }
             timer_wake_at_ = never;
             timer_cv_.wait(lock);
             continue;
         }
-        const Ticks deadline = timers_.top().deadline;
+        Ticks deadline = timers_.top().deadline;
         const Ticks t = now();
+        if (interposer() != nullptr) {
+            deadline = std::min(deadline, t + interposer_poll);
+        }
         if (deadline > t) {
             timer_wake_at_ = deadline;
             timer_cv_.wait_for(lock, std::chrono::nanoseconds(deadline - t));

@@ -114,7 +114,7 @@ public:
         }
         return {};
     }
-    void on_spawn(Pid child, Pid parent) override { spawned.emplace_back(child, parent); }
+    void on_spawn(const SpawnInfo& info) override { spawned.emplace_back(info.child, info.parent); }
     void on_exit(Pid pid, const ExitReason& reason) override { exits.emplace_back(pid, reason); }
 
     std::vector<std::pair<Pid, Pid>> spawned;
@@ -171,6 +171,188 @@ TEST(Interposer, TimerSkewMakesTimersFireLateOnce) {
     sim.spawn(nap, &woke);
     sim.run();
     EXPECT_EQ(woke, Ticks{17'000'000});
+}
+
+// == Stalls: a slow process and a hung one ===========================================================
+
+/// Stalls `victim` for `delay` at each resumption (stall_forever: a hung process).
+class StallOnResume final : public Interposer {
+public:
+    StallOnResume(Pid victim, Ticks delay) : victim_(victim), delay_(delay) {}
+    ResumeDecision before_resume(Pid pid) override {
+        if (pid != victim_) {
+            return {};
+        }
+        ++stalls;
+        return ResumeDecision{ResumeDecision::Action::stall, {}, delay_};
+    }
+    int stalls = 0;
+
+private:
+    Pid victim_;
+    Ticks delay_;
+};
+
+TEST(Interposer, StallDelaysEveryResumptionOfASlowProcess) {
+    // The collector (pid 1) is stalled 3 ms at each resumption: its first run and each of the
+    // five messages it takes; no message is lost and the order stays.
+    StallOnResume hook(Pid{1}, 3'000'000);
+    Inbox inbox;
+    EXPECT_EQ(run_with(&hook, &inbox), (std::vector<int>{0, 1, 2, 3, 4}));
+    EXPECT_EQ(inbox.at, (std::vector<Ticks>{6'000'000, 9'000'000, 12'000'000, 15'000'000,
+                                            18'000'000}));
+    EXPECT_EQ(hook.stalls, 7);  // The first run, five messages, and the final time-out.
+}
+
+Process kill_later(Self self, Pid victim, Duration after) {
+    co_await self.sleep(after);
+    self.exit(victim, ExitReason::kill());
+}
+
+TEST(Interposer, HungProcessTakesNoMessageButCanBeKilledOrWoken) {
+    for (const bool wake : {false, true}) {
+        StallOnResume hook(Pid{1}, stall_forever);
+        Simulator sim(SimConfig{.seed = 4, .policy = Policy::fifo});
+        sim.set_interposer(&hook);
+        Inbox inbox;
+        Seen seen;
+        const Pid c = sim.spawn(collector, &inbox);
+        sim.spawn(producer, c, 3);
+        sim.run_until(Ticks{50'000'000});
+        EXPECT_TRUE(inbox.got.empty());  // Hung from its first resumption.
+        if (wake) {
+            sim.set_interposer(nullptr);  // Healed: the next resumptions go through.
+            sim.wake(c);
+            sim.run();
+            EXPECT_EQ(inbox.got, (std::vector<int>{0, 1, 2}));
+        } else {
+            sim.spawn(kill_later, c, Duration(1ms));
+            sim.run();
+            EXPECT_FALSE(sim.is_alive(c));
+            EXPECT_TRUE(inbox.got.empty());
+        }
+    }
+}
+
+// == Fault points, services, timed actions, spawn labels ==============================================
+
+struct Outcome {
+    std::vector<std::string> notes;
+};
+
+Process probe_sites(Self self, Outcome* out) {
+    out->notes.push_back(std::string("point ") + (BEDLAM_FAULT_POINT("db.write") ? "fails" : "ok"));
+    out->notes.push_back(std::string("other ") + (BEDLAM_FAULT_POINT("db.read") ? "fails" : "ok"));
+    out->notes.push_back(std::string("db ") + (service_available("db") ? "up" : "down"));
+    co_await self.sleep(10ms);
+    out->notes.push_back(std::string("db ") + (service_available("db") ? "up" : "down"));
+}
+
+/// Fails fault point db.write; the service db is down until 5 ms; at 5 ms it acts (brings db
+/// back up) and notes the time.
+class World final : public Interposer {
+public:
+    bool fault_point(Pid /*pid*/, std::string_view name) override { return name == "db.write"; }
+    bool service_available(Pid /*pid*/, std::string_view name) override {
+        return name != "db" || db_up_;
+    }
+    [[nodiscard]] Ticks next_action() const override { return db_up_ ? never : 5'000'000; }
+    void act(Runtime& runtime, Ticks now) override {
+        db_up_ = true;
+        acted_at = now;
+        acted_clock = runtime.now();
+    }
+    Ticks acted_at = -1;
+    Ticks acted_clock = -1;
+
+private:
+    bool db_up_ = false;
+};
+
+TEST(Interposer, FaultPointsServicesAndTimedActions) {
+    World hook;
+    Simulator sim(SimConfig{.seed = 2});
+    sim.set_interposer(&hook);
+    Outcome out;
+    sim.spawn(probe_sites, &out);
+    sim.run();
+    EXPECT_EQ(out.notes, (std::vector<std::string>{"point fails", "other ok", "db down", "db up"}));
+    EXPECT_EQ(hook.acted_at, Ticks{5'000'000});  // The clock stopped there for the action.
+    EXPECT_EQ(hook.acted_clock, Ticks{5'000'000});
+}
+
+TEST(Interposer, FaultPointsAreOffWithoutAnInterposer) {
+    Simulator sim(SimConfig{.seed = 2});
+    Outcome out;
+    sim.spawn(probe_sites, &out);
+    sim.run();
+    EXPECT_EQ(out.notes, (std::vector<std::string>{"point ok", "other ok", "db up", "db up"}));
+    EXPECT_FALSE(BEDLAM_FAULT_POINT("db.write"));  // Outside any process.
+}
+
+TEST(Interposer, ATimedActionAloneKeepsTheClockGoing) {
+    // No process at all: the run still stops the clock at the action, then ends idle.
+    World hook;
+    Simulator sim(SimConfig{.seed = 2});
+    sim.set_interposer(&hook);
+    const RunResult r = sim.run();
+    EXPECT_EQ(hook.acted_at, Ticks{5'000'000});
+    EXPECT_EQ(r.now, Ticks{5'000'000});
+}
+
+struct Job {
+    int id;
+};
+struct Plain {
+    int id;
+};
+
+}  // namespace
+}  // namespace bedlam
+
+BEDLAM_MESSAGE_NAME(bedlam::Job, "job");
+
+namespace bedlam {
+namespace {
+
+class Labels final : public Interposer {
+public:
+    void on_spawn(const SpawnInfo& info) override {
+        spawns.push_back(std::to_string(info.child.id) + " " + std::string(info.path) + " " +
+                         to_string(info.kind));
+    }
+    DeliveryDecision before_deliver(const DeliveryInfo& info) override {
+        if (info.is_message) {
+            types.emplace_back(info.type != nullptr ? info.type : "-");
+        }
+        return {};
+    }
+    std::vector<std::string> spawns;
+    std::vector<std::string> types;
+};
+
+Process idle_child(Self self) { co_await self.receive<Plain>(); }
+
+Process labeller(Self self) {
+    self.spawn(idle_child);  // No path.
+    self.set_child_path("app/pool/conn1");
+    const Pid placed = self.spawn(idle_child);
+    self.set_child_path("");
+    self.spawn_opt(SpawnOptions{.kind = ProcessKind::task}, idle_child);
+    self.send(placed, Job{1});
+    self.send(placed, Plain{2});
+    co_return;
+}
+
+TEST(Interposer, SpawnInfoCarriesPathAndKindAndDeliveriesTheTypeName) {
+    Labels hook;
+    Simulator sim(SimConfig{.seed = 1, .policy = Policy::fifo});
+    sim.set_interposer(&hook);
+    sim.spawn(labeller);
+    sim.run();
+    EXPECT_EQ(hook.spawns, (std::vector<std::string>{"1  process", "2  process",
+                                                     "3 app/pool/conn1 process", "4  task"}));
+    EXPECT_EQ(hook.types, (std::vector<std::string>{"job", "-"}));
 }
 
 }  // namespace

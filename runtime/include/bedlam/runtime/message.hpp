@@ -26,6 +26,7 @@ enum class SignalKind : std::uint8_t {
     demonitor,  // `from` drops monitor aux
     down,       // the monitored process died (Boxed<DownMsg>); aux = reference
     timeout,    // a receive time-out; aux = the receive's sequence number
+    wake,       // ends a stall (an interposer's slow or hung process); aux = the stall's number
 };
 
 enum class ExitVia : std::uint8_t {
@@ -35,21 +36,52 @@ enum class ExitVia : std::uint8_t {
 };
 
 inline const char* to_string(SignalKind kind) noexcept {
-    static constexpr const char* names[] = {"message", "exit",      "link", "unlink",
-                                            "monitor", "demonitor", "down", "timeout"};
+    static constexpr const char* names[] = {"message",   "exit", "link",    "unlink", "monitor",
+                                            "demonitor", "down", "timeout", "wake"};
     return names[static_cast<std::uint8_t>(kind)];
 }
+
+}  // namespace bedlam::detail
+
+namespace bedlam {
+
+/// A message type's name, for fault plans that pick messages by type (a poison message). Give a
+/// type one with BEDLAM_MESSAGE_NAME(Type, "name") at namespace scope, before the type is sent.
+template <typename T>
+struct MessageName {
+    static constexpr const char* value = nullptr;
+};
+
+#define BEDLAM_MESSAGE_NAME(Type, Name)           \
+    template <>                                    \
+    struct bedlam::MessageName<Type> {             \
+        static constexpr const char* value = Name; \
+    }
+
+}  // namespace bedlam
+
+namespace bedlam::detail {
+
+/// What an envelope's tag points to: one per message type.
+struct TypeInfo {
+    const char* name;  // MessageName<T>::value: null unless the type was given a name.
+};
 
 /// One unique address per message type, compared for equality only (never ordered, so no
 /// address leaks into a decision).
 template <typename T>
 struct TypeTag {
-    static constexpr char id = 0;
+    static constexpr TypeInfo id{MessageName<T>::value};
 };
 
 template <typename T>
 constexpr const void* tag_of() noexcept {
     return &TypeTag<std::remove_cvref_t<T>>::id;
+}
+
+/// The registered name of a tagged envelope's type, or null.
+inline const char* type_name_of(const void* tag) noexcept {
+    return tag != nullptr ? static_cast<const TypeInfo*>(tag)->name : nullptr;
 }
 
 class EnvelopePool;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <string>
 #include <stdexcept>
 #include <tuple>
 #include <type_traits>
@@ -233,11 +234,14 @@ struct PendingExit : Pooled {
     ExitReason reason;
 };
 
-/// Links and monitors, allocated on first use so that a plain process stays small.
+/// Links, monitors and other state most processes never touch, allocated on first use so that
+/// a plain process stays small.
 struct ProcLinks : Pooled {
     FlatMap64<Pid> links;         // Linked peers: pid id -> pid.
     FlatMap64<Pid> monitors_out;  // Monitors this process holds: ref id -> target.
     FlatMap64<Pid> monitors_in;   // Monitors on this process: ref id -> watcher.
+    const std::string* child_path = nullptr;  // See Proc::set_child_path.
+    std::uint32_t stall_seq = 0;  // Numbers stalls, so that a stale wake is ignored.
 };
 
 /// The control block of one process. Only inbox_, refs_ and has_name_ are touched by other
@@ -267,6 +271,12 @@ public:
         resume_point_ = top;
     }
     ProcLinks& links();
+    /// Where the process sits in the supervision tree (interned by the runtime; null if
+    /// nowhere) and what it runs.
+    void set_labels(const std::string* path, ProcessKind kind) noexcept {
+        path_ = path;
+        kind_ = kind;
+    }
 
     // -- Driven by the scheduler ---------------------------------------------------------------
     /// Handles pending signals, then resumes the coroutine if it can make progress.
@@ -302,6 +312,13 @@ public:
     /// Removes the first EXIT message from `from` from the mailbox; true if one was there.
     bool flush_exit(Pid from) noexcept;
     [[nodiscard]] bool has_pending_exit() const noexcept { return pending_exit_ != nullptr; }
+    [[nodiscard]] const std::string* path() const noexcept { return path_; }
+    [[nodiscard]] ProcessKind kind() const noexcept { return kind_; }
+    /// The path that processes this one spawns next get (a supervisor starting a child).
+    void set_child_path(const std::string* path) { links().child_path = path; }
+    [[nodiscard]] const std::string* child_path() const noexcept {
+        return links_ ? links_->child_path : nullptr;
+    }
     /// Makes the process exit with `reason` at its next step (an injected crash).
     void inject_exit(ExitReason reason) {
         if (!pending_exit_) {
@@ -336,6 +353,9 @@ private:
     bool trap_exit_ = false;
     bool dead_ = false;
     bool yield_ready_ = false;  // A receive found its message but the step's budget is spent.
+    bool stalled_ = false;        // An interposer stalled it: it waits for a wake signal.
+    bool resume_granted_ = false;  // Woken from a stall: resume without asking again.
+    ProcessKind kind_ = ProcessKind::process;
     std::atomic<bool> has_name_{false};  // Set by the registry; read at exit (see release_name).
     // Warm: the current receive.
     Pid pid_;
@@ -351,9 +371,14 @@ private:
     std::unique_ptr<PendingExit> pending_exit_;  // Set when a fatal signal arrived.
     std::unique_ptr<ProcLinks> links_;
     Envelope* deferred_ = nullptr;  // Signals that arrived after a fatal one in a batch.
+    const std::string* path_ = nullptr;
 
     friend class bedlam::Runtime;
 };
+
+/// The process whose code this thread is running, or null (set around each resumption). Fault
+/// points and service checks in user code find their process through it.
+inline constinit thread_local Proc* current_proc = nullptr;
 
 // -- Receive clauses -------------------------------------------------------------------------
 
@@ -592,6 +617,7 @@ detail::Guarded<Guard, Handler> when(Guard guard, Handler handler) {
 struct SpawnOptions {
     bool link = false;
     bool monitor = false;
+    ProcessKind kind = ProcessKind::process;
 };
 
 /// Options for demonitor (otp-semantics §2.3).
@@ -656,6 +682,17 @@ public:
     Pid spawn_link(F body, Args... args) const;
     template <typename F, typename... Args>
     std::pair<Pid, MonitorRef> spawn_monitor(F body, Args... args) const;
+    /// erlang:spawn_opt: spawn with links, a monitor (its reference is returned, else an
+    /// invalid one) and a process kind, as `options` say.
+    template <typename F, typename... Args>
+    std::pair<Pid, MonitorRef> spawn_opt(SpawnOptions options, F body, Args... args) const;
+
+    // -- The supervision tree ------------------------------------------------------------------
+    /// This process's path in the supervision tree ("app/pool/conn1"), empty if it has none.
+    [[nodiscard]] std::string path() const;
+    /// Processes this one spawns from now on are placed at `path` (a supervisor sets it around
+    /// a child's start function); empty clears it.
+    void set_child_path(std::string_view path) const;
 
     // -- Links, exits, monitors (otp-semantics §1, §2) -------------------------------------------
     /// Links to `pid`. To a dead process: throws NoProcError unless trapping exits, in which

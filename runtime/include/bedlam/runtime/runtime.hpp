@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -75,8 +76,21 @@ public:
     /// Number of live processes.
     [[nodiscard]] virtual std::size_t process_count() const = 0;
 
-    /// Installs `interposer` (not owned; nullptr removes it). Only the simulator consults it.
-    void set_interposer(Interposer* interposer) noexcept { interposer_ = interposer; }
+    /// Installs `interposer` (not owned; nullptr removes it) before processes run.
+    void set_interposer(Interposer* interposer) noexcept {
+        interposer_.store(interposer, std::memory_order_release);
+    }
+
+    // -- The supervision tree and process kinds -------------------------------------------------
+    /// The path of a live process in the supervision tree ("app/pool/conn1"); empty if it has
+    /// none or is not alive.
+    [[nodiscard]] std::string path_of(Pid pid);
+    /// What a live process runs; nullopt if it is not alive.
+    [[nodiscard]] std::optional<ProcessKind> kind_of(Pid pid);
+    /// A stable copy of `path`, shared by every process at that place.
+    const std::string* intern_path(std::string_view path);
+    /// Ends a stall an interposer put `pid` in (ResumeDecision::stall), however long it was.
+    void wake(Pid pid);
 
     // -- Internal: used by Self and detail::Proc ----------------------------------------------------
     template <typename F, typename... Args>
@@ -84,6 +98,7 @@ public:
                       Args... args) {
         detail::check_body_type<F>();
         auto* proc = new detail::Proc(this, Pid{next(next_pid_)});
+        proc->set_labels(parent != nullptr ? parent->child_path() : nullptr, options.kind);
         Process process = std::invoke(body, Self(proc), std::move(args)...);
         proc->set_body(process.release());
         return finish_spawn(proc, parent, options, ref_out);
@@ -133,7 +148,9 @@ public:
         return single_threaded_ ? proc->inbox().push_local(e) : proc->inbox().push(e);
     }
     [[nodiscard]] bool tracing() const noexcept { return trace_ != nullptr; }
-    Interposer* interposer() const noexcept { return interposer_; }
+    Interposer* interposer() const noexcept {
+        return interposer_.load(std::memory_order_acquire);
+    }
 
     /// Arms a timer that delivers `e` to `target` after `delay`: through send_signal (traced and
     /// interposed, as for send_after) if `as_send`, else pushed directly (receive time-outs and
@@ -191,7 +208,10 @@ private:
     std::atomic<std::uint64_t> next_ref_{1};
     std::atomic<std::uint64_t> next_seq_{1};
     std::atomic<std::uint64_t> next_timer_{1};
-    Interposer* interposer_ = nullptr;
+    std::atomic<Interposer*> interposer_{nullptr};
+
+    std::mutex paths_mutex_;
+    std::set<std::string, std::less<>> paths_;  // Interned paths; guarded by paths_mutex_.
 
     mutable std::mutex names_mutex_;
     std::map<std::string, Pid, std::less<>> names_;  // Guarded by names_mutex_.
@@ -238,6 +258,14 @@ std::pair<Pid, MonitorRef> Self::spawn_monitor(F body, Args... args) const {
     return {pid, ref};
 }
 
+template <typename F, typename... Args>
+std::pair<Pid, MonitorRef> Self::spawn_opt(SpawnOptions options, F body, Args... args) const {
+    MonitorRef ref;
+    const Pid pid = runtime().spawn_process(proc_, options, options.monitor ? &ref : nullptr,
+                                            std::move(body), std::move(args)...);
+    return {pid, ref};
+}
+
 template <typename T>
 Message Self::message(T&& value) const {
     return Message(proc_, runtime().box(pid(), std::forward<T>(value)));
@@ -251,4 +279,39 @@ TimerRef Self::send_after(Duration d, Pid to, T&& msg) const {
                                  true);
 }
 
+// -- Fault points and external services ------------------------------------------------------------
+
+/// Whether the fault point `name` fails now: asks the interposer (a fault plan), if one is
+/// installed and this thread is running a process; otherwise false. Use BEDLAM_FAULT_POINT.
+inline bool fault_point(std::string_view name) {
+    detail::Proc* proc = detail::current_proc;
+    if (proc == nullptr) {
+        return false;
+    }
+    Interposer* hook = proc->runtime().interposer();
+    return hook != nullptr && hook->fault_point(proc->pid(), name);
+}
+
+/// Whether the external service `name` (a database, a socket's peer) is reachable now. Always
+/// true unless a fault plan has taken it down: code that depends on a service asks this first
+/// and fails as it would if the connection were refused.
+inline bool service_available(std::string_view name) {
+    detail::Proc* proc = detail::current_proc;
+    if (proc == nullptr) {
+        return true;
+    }
+    Interposer* hook = proc->runtime().interposer();
+    return hook == nullptr || hook->service_available(proc->pid(), name);
+}
+
 }  // namespace bedlam
+
+/// A named site in user code that a fault plan can make fail, as FoundationDB's BUGGIFY:
+/// `if (BEDLAM_FAULT_POINT("db.write")) throw WriteError();`. With no plan installed it costs a
+/// thread-local load and a predictable branch; defining BEDLAM_NO_FAULT_POINTS compiles every
+/// site out.
+#ifdef BEDLAM_NO_FAULT_POINTS
+#define BEDLAM_FAULT_POINT(name) false
+#else
+#define BEDLAM_FAULT_POINT(name) ::bedlam::fault_point(name)
+#endif

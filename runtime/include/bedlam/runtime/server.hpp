@@ -307,6 +307,17 @@ Process server_body(Self self, Pid parent, MonitorRef ack, std::string name,
     }
 }
 
+/// What a server process runs, for fault plans: Impl::process_kind if it declares one (the
+/// supervisor and the state machine adapter do), else `server`.
+template <typename Impl>
+constexpr ProcessKind process_kind_of() {
+    if constexpr (requires { Impl::process_kind; }) {
+        return Impl::process_kind;
+    } else {
+        return ProcessKind::server;
+    }
+}
+
 }  // namespace detail
 
 /// Starts a server process running `Impl(args...)` and waits until its init has returned
@@ -316,13 +327,11 @@ template <typename Impl, typename... Args>
 Async<StartResult> start_server(Self self, StartOptions options, Args... args) {
     static_assert(std::is_base_of_v<Server, Impl>, "a server implementation derives from Server");
     const MonitorRef ack = self.runtime().new_ref();
-    const Pid child =
-        options.link
-            ? self.spawn_link(&detail::server_body<Impl, Args...>, self.pid(), ack,
-                              std::move(options.name), std::move(options.via),
-                              std::move(args)...)
-            : self.spawn(&detail::server_body<Impl, Args...>, self.pid(), ack,
-                         std::move(options.name), std::move(options.via), std::move(args)...);
+    const SpawnOptions spawn{.link = options.link, .kind = detail::process_kind_of<Impl>()};
+    const Pid child = self.spawn_opt(spawn, &detail::server_body<Impl, Args...>, self.pid(), ack,
+                                     std::move(options.name), std::move(options.via),
+                                     std::move(args)...)
+                          .first;
     co_return co_await detail::await_start(self, child, ack, options.link, options.timeout);
 }
 

@@ -550,6 +550,8 @@ class StatemServer final : public Server {
     using Init = typename Machine::Init;
 
 public:
+    static constexpr ProcessKind process_kind = ProcessKind::state_machine;
+
     template <typename... Args>
     explicit StatemServer(Pid parent, Args... args) : impl_(std::move(args)...), parent_(parent) {}
 

@@ -33,6 +33,12 @@ struct Pid {
 
 std::ostream& operator<<(std::ostream& os, Pid pid);  // <0.N.0>, as Erlang prints it.
 
+/// What a process runs: a plain body, or one of the behaviours. Set at spawn; fault plans target
+/// processes by it.
+enum class ProcessKind : std::uint8_t { process, server, state_machine, supervisor, task };
+
+const char* to_string(ProcessKind kind) noexcept;
+
 /// A monitor reference, unique within a run.
 struct MonitorRef {
     std::uint64_t id = 0;
