@@ -1063,6 +1063,8 @@ TEST_P(SupervisorSuiteTimed, count_restarting_children) {
 
 // == auto_shutdown and significant children (§3 rules 18, 19) =====================================
 
+const std::array<ExitReason, 2> kSignificantTemporaryReasons{ExitReason::kill(),
+                                                            ExitReason::error("abnormal")};
 const std::array<AutoShutdown, 2> kSignificantModes{AutoShutdown::any_significant,
                                                     AutoShutdown::all_significant};
 const std::array<AutoShutdown, 3> kAutoShutdowns{AutoShutdown::never, AutoShutdown::any_significant,
@@ -1148,14 +1150,30 @@ TEST_P(SupervisorSuite, nonsignificant_transient) {
     EXPECT_EQ(events(), expected);
 }
 
-/// Transient kids child1..child3, all significant but child<insignificant>.
-std::vector<ChildSpec> significant_kids(Probe* probe, int insignificant) {
+/// Kids child1..child3, all significant but child<insignificant>.
+std::vector<ChildSpec> significant_kids(Probe* probe, int insignificant,
+                                        Restart restart = Restart::transient) {
     std::vector<ChildSpec> out = kids(probe, 3);
     for (int i = 0; i < 3; ++i) {
-        out[static_cast<std::size_t>(i)].restart(Restart::transient);
+        out[static_cast<std::size_t>(i)].restart(restart);
         out[static_cast<std::size_t>(i)].significant(i + 1 != insignificant);
     }
     return out;
+}
+
+/// With all_significant, child1 exiting normal leaves the supervisor up (child1 shows as
+/// `undefined` if transient, is gone if temporary); child2, the last significant child, exiting
+/// normal shuts it down (§3 rule 18).
+Async<> all_significant_checks(Self self, Probe* probe, std::vector<ChildSpec> children) {
+    const Pid sup = co_await start_sup(
+        self, auto_shutdown_flags(AutoShutdown::all_significant, 5), std::move(children));
+    const std::vector<ChildInfo> started = co_await which_children(self, sup);
+    const Pid child1 = pid_of(started, "child1");
+    co_await die_and_wait(self, child1, ExitReason::normal());
+    probe->note(show(co_await await_gone(self, sup, child1)));
+    probe->note("child2 exits normal");
+    co_await die_and_wait(self, pid_of(started, "child2"), ExitReason::normal());
+    co_await note_sup_exit(self, probe, sup);
 }
 
 // significant_transient: with any_significant, a significant transient child that is terminated,
@@ -1179,15 +1197,7 @@ Process significant_transient_root(Self self, Probe* probe) {
     co_await die_and_wait(self, stopped, ExitReason::normal());
     co_await note_sup_exit(self, probe, sup1);
     probe->note("all_significant");
-    const Pid sup2 =
-        co_await start_sup(self, auto_shutdown_flags(AutoShutdown::all_significant, 5), children);
-    const std::vector<ChildInfo> started = co_await which_children(self, sup2);
-    const Pid child1 = pid_of(started, "child1");
-    co_await die_and_wait(self, child1, ExitReason::normal());
-    probe->note(show(co_await await_gone(self, sup2, child1)));
-    probe->note("child2 exits normal");
-    co_await die_and_wait(self, pid_of(started, "child2"), ExitReason::normal());
-    co_await note_sup_exit(self, probe, sup2);
+    co_await all_significant_checks(self, probe, children);
 }
 
 TEST_P(SupervisorSuite, significant_transient) {
@@ -1201,6 +1211,42 @@ TEST_P(SupervisorSuite, significant_transient) {
                       "all_significant", "start child1", "start child2", "start child3",
                       "[{child3,pid},{child2,pid},{child1,undefined}]", "child2 exits normal",
                       "stop child3 shutdown", "sup exit shutdown"}));
+}
+
+// significant_temporary, the parts supervisor_test.cpp's port leaves out: with any_significant a
+// significant temporary child that is killed or crashes shuts the supervisor down too; with
+// all_significant only the exit of the last significant child does (§3 rule 18).
+Process significant_temporary_more_root(Self self, Probe* probe) {
+    self.trap_exit(true);
+    const std::vector<ChildSpec> children = significant_kids(probe, 3, Restart::temporary);
+    for (const ExitReason& reason : kSignificantTemporaryReasons) {
+        const Pid sup = co_await start_sup(
+            self, auto_shutdown_flags(AutoShutdown::any_significant, 5), children);
+        const Pid child1 = pid_of(co_await which_children(self, sup), "child1");
+        probe->note("child1 exits " + reason.to_string());
+        if (reason.kind() == ExitReason::Kind::kill) {
+            co_await signal_and_wait(self, child1, reason);
+        } else {
+            co_await die_and_wait(self, child1, reason);
+        }
+        co_await note_sup_exit(self, probe, sup);
+    }
+    co_await all_significant_checks(self, probe, children);
+}
+
+TEST_P(SupervisorSuite, significant_temporary_killed_abnormal_all) {
+    run(significant_temporary_more_root);
+    Events expected;
+    for (const char* reason : {"kill", "abnormal"}) {
+        expected.insert(expected.end(),
+                        {"start child1", "start child2", "start child3",
+                         std::string("child1 exits ") + reason, "stop child3 shutdown",
+                         "stop child2 shutdown", "sup exit shutdown"});
+    }
+    expected.insert(expected.end(),
+                    {"start child1", "start child2", "start child3", "[{child3,pid},{child2,pid}]",
+                     "child2 exits normal", "stop child3 shutdown", "sup exit shutdown"});
+    EXPECT_EQ(events(), expected);
 }
 
 // significant_simple: under simple_one_for_one, any_significant shuts down when the first
