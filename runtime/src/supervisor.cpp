@@ -6,7 +6,8 @@
 #include <limits>
 #include <list>
 #include <map>
-#include <unordered_map>
+
+#include "bedlam/runtime/flat_map.hpp"
 
 namespace bedlam {
 
@@ -47,6 +48,7 @@ struct SupChild {
     std::uint64_t serial = 0;   // Unique per child in this supervisor.
     Pid pid;                    // Valid iff running.
     bool restarting = false;    // {restarting, OldPid}: a restart failed and will be retried.
+    Pid old_pid;                // The last pid it ran as: OldPid while restarting (rule 14).
 };
 
 using ChildList = std::list<SupChild>;
@@ -76,6 +78,8 @@ private:
     ChildIt add_child(ChildSpec spec, Any extra);
     void remove_child(ChildIt it);
     void set_pid(ChildIt it, Pid pid);
+    /// Marks a child {restarting, OldPid} or not, keeping by_old_pid_ in step.
+    void set_restarting(ChildIt it, bool on);
     /// Starts one child; on success records its pid. Returns the start function's result, with
     /// exceptions turned into errors (rule 3).
     Async<StartResult> start(Self self, ChildIt it);
@@ -111,8 +115,9 @@ private:
     ChildSpec template_;  // simple_one_for_one's only spec.
     ChildList children_;  // In start order.
     std::map<std::string, ChildIt> by_id_;
-    std::unordered_map<std::uint64_t, ChildIt> by_pid_;     // lookup-only
-    std::unordered_map<std::uint64_t, ChildIt> by_serial_;  // lookup-only
+    FlatMap64<ChildIt> by_pid_;     // Running children by pid id.
+    FlatMap64<ChildIt> by_serial_;  // Every child by serial.
+    FlatMap64<ChildIt> by_old_pid_;  // Restarting children by the pid they last ran as.
     std::uint64_t next_serial_ = 1;
     std::deque<std::int64_t> restarts_;  // Restart times in whole seconds, oldest first.
 };
@@ -127,11 +132,12 @@ ChildIt SupervisorServer::add_child(ChildSpec spec, Any extra) {
     if (!simple()) {
         by_id_.emplace(it->spec.id(), it);
     }
-    by_serial_.emplace(it->serial, it);
+    by_serial_.insert(it->serial, it);
     return it;
 }
 
 void SupervisorServer::remove_child(ChildIt it) {
+    set_restarting(it, false);
     if (it->pid.valid()) {
         by_pid_.erase(it->pid.id);
     }
@@ -142,13 +148,28 @@ void SupervisorServer::remove_child(ChildIt it) {
     children_.erase(it);
 }
 
+void SupervisorServer::set_restarting(ChildIt it, bool on) {
+    if (it->restarting == on) {
+        return;
+    }
+    it->restarting = on;
+    if (it->old_pid.valid()) {
+        if (on) {
+            by_old_pid_.assign(it->old_pid.id, it);
+        } else {
+            by_old_pid_.erase(it->old_pid.id);
+        }
+    }
+}
+
 void SupervisorServer::set_pid(ChildIt it, Pid pid) {
     if (it->pid.valid()) {
         by_pid_.erase(it->pid.id);
+        it->old_pid = it->pid;
     }
     it->pid = pid;
     if (pid.valid()) {
-        by_pid_[pid.id] = it;
+        by_pid_.assign(pid.id, it);
     }
 }
 
@@ -165,7 +186,7 @@ Async<StartResult> SupervisorServer::start(Self self, ChildIt it) {
     }
     if (result.ok()) {
         set_pid(it, result.pid);
-        it->restarting = false;
+        set_restarting(it, false);
     }
     co_return result;
 }
@@ -227,7 +248,7 @@ Async<void> SupervisorServer::shut_down_from(Self self, ChildIt first, bool remo
         const bool last = it == first;
         const ChildIt prev = last ? it : std::prev(it);
         co_await shut_down(self, it);
-        it->restarting = false;
+        set_restarting(it, false);
         if (remove_temporary && it->spec.restart() == Restart::temporary) {
             remove_child(it);
         }
@@ -314,7 +335,7 @@ Async<void> SupervisorServer::start_from(Self self, ChildIt it) {
     for (; it != children_.end(); ++it) {
         const StartResult r = co_await start(self, it);
         if (r.kind == StartResult::Kind::error) {
-            it->restarting = true;
+            set_restarting(it, true);
             cast(self, self.pid(), TryAgainRestart{it->serial});
             co_return;
         }
@@ -357,9 +378,8 @@ Async<ServerResult> SupervisorServer::restart(Self self, ChildIt it) {
             if (std::next(it) != children_.end()) {
                 co_await shut_down_from(self, std::next(it), true);
             }
-            auto found = by_serial_.find(serial);
-            if (found != by_serial_.end()) {
-                co_await start_from(self, found->second);
+            if (const ChildIt* found = by_serial_.find(serial); found != nullptr) {
+                co_await start_from(self, *found);
             }
             break;
         }
@@ -389,11 +409,11 @@ bool SupervisorServer::auto_shutdown_due(bool significant) const {
 }
 
 Async<ServerResult> SupervisorServer::on_exit(Self self, const ExitMsg& exit) {
-    auto found = by_pid_.find(exit.from.id);
-    if (found == by_pid_.end()) {
+    const ChildIt* found = by_pid_.find(exit.from.id);
+    if (found == nullptr) {
         co_return ServerResult::noreply();  // Rule 19: an EXIT from a non-child is ignored.
     }
-    const ChildIt it = found->second;
+    const ChildIt it = *found;
     set_pid(it, Pid{});
     const Restart type = it->spec.restart();
     const bool again = type == Restart::permanent ||
@@ -418,7 +438,8 @@ Async<InitResult> SupervisorServer::init(Self self) {
             co_return InitResult::stop(std::move(*bad));
         }
         if (max_children_ && *max_children_ < 0) {
-            co_return InitResult::stop(ExitReason::error("{invalid_max_children,_}"));
+            co_return InitResult::stop(ExitReason::error("{supervisor_data,{invalid_max_children," +
+                                                         std::to_string(*max_children_) + "}}"));
         }
         co_return InitResult::ok();
     }
@@ -534,15 +555,20 @@ Async<SupReply> SupervisorServer::do_terminate_child(Self self, const TerminateC
         if (!req.pid.valid()) {
             co_return SupReply{SupError::simple_one_for_one, {}, {}, {}};
         }
-        auto found = by_pid_.find(req.pid.id);
-        if (found == by_pid_.end()) {
+        if (const ChildIt* found = by_pid_.find(req.pid.id); found != nullptr) {
+            it = *found;
+        } else if (const ChildIt* restarting = by_old_pid_.find(req.pid.id);
+                   restarting != nullptr) {
+            // Rule 14, §4.5: a restarting child is found by its old pid (OTP's find_child looks
+            // for {restarting, Pid}; Elixir keeps it under its pid).
+            it = *restarting;
+        } else {
             // Rule 14: a dead pid is fine; a live one that is not ours is not found. §4.5: the
             // DynamicSupervisor says not_found for both.
             co_return dynamic_ || self.is_alive(req.pid)
                 ? SupReply{SupError::not_found, {}, {}, {}}
                 : SupReply{};
         }
-        it = found->second;
     } else {
         if (req.pid.valid()) {
             co_return SupReply{SupError::not_found, {}, {}, {}};
@@ -554,7 +580,7 @@ Async<SupReply> SupervisorServer::do_terminate_child(Self self, const TerminateC
         it = found->second;
     }
     co_await shut_down(self, it);
-    it->restarting = false;  // A pending retry finds nothing to do.
+    set_restarting(it, false);  // A pending retry finds nothing to do.
     if (simple() || it->spec.restart() == Restart::temporary) {
         remove_child(it);
     }
@@ -680,9 +706,9 @@ Async<ServerResult> SupervisorServer::handle_call(Self self, Message request, Fr
 
 Async<ServerResult> SupervisorServer::handle_cast(Self self, Message request) {
     if (const TryAgainRestart* r = request.get<TryAgainRestart>(); r != nullptr) {
-        auto found = by_serial_.find(r->serial);
-        if (found != by_serial_.end() && found->second->restarting) {
-            co_return co_await restart(self, found->second);
+        const ChildIt* found = by_serial_.find(r->serial);
+        if (found != nullptr && (*found)->restarting) {
+            co_return co_await restart(self, *found);
         }
     }
     co_return ServerResult::noreply();
