@@ -9,12 +9,14 @@ struct TopRequest {};
 
 class ApplicationMaster final : public Server {
 public:
-    ApplicationMaster(SupFlags flags, std::vector<ChildSpec> children)
-        : flags_(flags), children_(std::move(children)) {}
+    ApplicationMaster(std::string name, SupFlags flags, std::vector<ChildSpec> children)
+        : name_(std::move(name)), flags_(flags), children_(std::move(children)) {}
 
     Async<InitResult> init(Self self) override {
         self.trap_exit(true);  // So that terminate runs on stop and the top's EXIT is seen.
+        self.set_child_path(name_);  // The tree's paths start with the application's name.
         const StartResult top = co_await start_supervisor(self, flags_, children_);
+        self.set_child_path(std::string_view());
         if (!top.ok()) {
             co_return InitResult::stop(top.reason);
         }
@@ -51,6 +53,7 @@ public:
     }
 
 private:
+    std::string name_;
     SupFlags flags_;
     std::vector<ChildSpec> children_;
     Pid top_;
@@ -61,9 +64,9 @@ private:
 Async<StartResult> start_application(Self self, std::string name, SupFlags flags,
                                      std::vector<ChildSpec> children) {
     // Not linked to the starter: an application outlives the process that started it.
-    StartOptions options(std::move(name), /*linked=*/false);
-    co_return co_await start_server<ApplicationMaster>(self, std::move(options), flags,
-                                                       std::move(children));
+    StartOptions options(name, /*linked=*/false);
+    co_return co_await start_server<ApplicationMaster>(self, std::move(options), std::move(name),
+                                                       flags, std::move(children));
 }
 
 Async<Pid> application_top(Self self, std::string name) {

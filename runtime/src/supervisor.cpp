@@ -49,6 +49,7 @@ struct SupChild {
     Pid pid;                    // Valid iff running.
     bool restarting = false;    // {restarting, OldPid}: a restart failed and will be retried.
     Pid old_pid;                // The last pid it ran as: OldPid while restarting (rule 14).
+    const std::string* path = nullptr;  // Its place in the tree, interned on first start.
 };
 
 using ChildList = std::list<SupChild>;
@@ -56,6 +57,8 @@ using ChildIt = ChildList::iterator;
 
 class SupervisorServer final : public Server {
 public:
+    static constexpr ProcessKind process_kind = ProcessKind::supervisor;
+
     explicit SupervisorServer(SupInitFn init) : init_fn_(std::move(init)) {}
     /// A DynamicSupervisor (§4).
     explicit SupervisorServer(DynSupOptions options)
@@ -174,6 +177,13 @@ void SupervisorServer::set_pid(ChildIt it, Pid pid) {
 }
 
 Async<StartResult> SupervisorServer::start(Self self, ChildIt it) {
+    if (it->path == nullptr) {
+        const std::string base = self.path();
+        const std::string& id = it->spec.id().empty() ? template_.id() : it->spec.id();
+        it->path = self.runtime().intern_path(base.empty() ? id : base + "/" + id);
+    }
+    // What the start function spawns sits at the child's place in the tree.
+    self.set_child_path(it->path);
     StartResult result;
     std::exception_ptr failed;
     try {
@@ -181,6 +191,7 @@ Async<StartResult> SupervisorServer::start(Self self, ChildIt it) {
     } catch (...) {
         failed = std::current_exception();
     }
+    self.set_child_path(nullptr);
     if (failed) {
         result = StartResult{StartResult::Kind::error, {}, exit_reason_of(failed)};
     }

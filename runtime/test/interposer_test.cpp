@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "bedlam/runtime.hpp"
+#include "bedlam/runtime/application.hpp"
+#include "bedlam/runtime/supervisor.hpp"
 
 namespace bedlam {
 namespace {
@@ -353,6 +355,41 @@ TEST(Interposer, SpawnInfoCarriesPathAndKindAndDeliveriesTheTypeName) {
     EXPECT_EQ(hook.spawns, (std::vector<std::string>{"1  process", "2  process",
                                                      "3 app/pool/conn1 process", "4  task"}));
     EXPECT_EQ(hook.types, (std::vector<std::string>{"job", "-"}));
+}
+
+Process forever(Self self) { co_await self.receive<Plain>(); }
+
+Async<StartResult> start_forever(Self self, const Any& /*extra*/) {
+    co_return StartResult{StartResult::Kind::ok, self.spawn_link(forever), {}};
+}
+
+Process start_app(Self self) {
+    std::vector<ChildSpec> pool{ChildSpec("conn1", start_forever), ChildSpec("conn2", start_forever)};
+    std::vector<ChildSpec> top{supervisor_spec("pool", SupFlags(Strategy::one_for_one, 3, 5), pool),
+                               ChildSpec("web", start_forever)};
+    const StartResult app =
+        co_await start_application(self, "app", SupFlags(Strategy::one_for_all, 3, 5), top);
+    BEDLAM_ASSERT(app.ok());
+    co_await stop_application(self, "app");
+}
+
+TEST(Interposer, SupervisorsPlaceTheirChildrenInTheTree) {
+    // The application names the root; each supervisor adds its child's id; supervisors are
+    // spawned with their kind.
+    Labels hook;
+    Simulator sim(SimConfig{.seed = 1, .policy = Policy::fifo});
+    sim.set_interposer(&hook);
+    sim.spawn(start_app);
+    sim.run();
+    std::vector<std::string> placed;
+    for (const std::string& s : hook.spawns) {
+        if (s.find(" app") != std::string::npos) {
+            placed.push_back(s.substr(s.find(' ') + 1));
+        }
+    }
+    EXPECT_EQ(placed, (std::vector<std::string>{"app supervisor", "app/pool supervisor",
+                                                "app/pool/conn1 process", "app/pool/conn2 process",
+                                                "app/web process"}));
 }
 
 }  // namespace

@@ -693,6 +693,8 @@ public:
     /// Processes this one spawns from now on are placed at `path` (a supervisor sets it around
     /// a child's start function); empty clears it.
     void set_child_path(std::string_view path) const;
+    /// The same with a path from Runtime::intern_path (no lookup); nullptr clears it.
+    void set_child_path(const std::string* interned) const { proc_->set_child_path(interned); }
 
     // -- Links, exits, monitors (otp-semantics §1, §2) -------------------------------------------
     /// Links to `pid`. To a dead process: throws NoProcError unless trapping exits, in which
