@@ -14,10 +14,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <fstream>
+#include <limits>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <streambuf>
 
+#include "bedlam/chaos/injector.hpp"
 #include "bedlam/runtime.hpp"
 #include "behaviour_bench.hpp"
 
@@ -253,9 +256,29 @@ void idle_process_bytes(State& state) {
     state.counters["sizeof_proc"] = Counter(static_cast<double>(sizeof(detail::Proc)));
 }
 
+/// A fault plan that is checked on every delivery and resumption but never strikes: network and
+/// slow faults aimed at a subtree no process is in, and a kill scheduled after the run.
+chaos::Plan idle_plan() {
+    chaos::Plan plan;
+    chaos::Fault drop;
+    drop.kind = chaos::FaultKind::drop;
+    drop.target = chaos::Target::path("nowhere/**");
+    drop.probability = 0.5;
+    chaos::Fault slow;
+    slow.kind = chaos::FaultKind::slow;
+    slow.target = chaos::Target::path("nowhere/**");
+    slow.max_delay = 1'000'000;
+    chaos::Fault kill;
+    kill.kind = chaos::FaultKind::kill;
+    kill.at = std::numeric_limits<Ticks>::max() / 2;
+    plan.faults = {drop, slow, kill};
+    return plan;
+}
+
 /// Messages delivered per second in the simulator (random policy; the trace is always hashed).
-/// With `json`, the trace is also written as JSON lines to a stream that discards them.
-void sim_messages(State& state, Pattern pattern, bool json) {
+/// With `json`, the trace is also written as JSON lines to a stream that discards them. With
+/// `injector`, a chaos Injector runs idle_plan() (issue 4: within 10% of none).
+void sim_messages(State& state, Pattern pattern, bool json, bool injector) {
     const auto messages = static_cast<std::uint64_t>(state.range(0));
     NullBuffer null_buffer;
     std::ostream null_stream(&null_buffer);
@@ -264,6 +287,11 @@ void sim_messages(State& state, Pattern pattern, bool json) {
     std::uint64_t sum = 0;
     for (auto _ : state) {
         Simulator sim(SimConfig{.seed = 1, .trace_out = json ? &null_stream : nullptr});
+        std::optional<chaos::Injector> chaos;
+        if (injector) {
+            chaos.emplace(sim, idle_plan(), 1);
+            chaos->install();
+        }
         delivered += spawn_pattern(sim, pattern, messages, &sum);
         const RunResult result = sim.run();
         benchmark::DoNotOptimize(result.steps);
@@ -329,19 +357,27 @@ void register_benchmarks() {
         ->Unit(benchmark::kMicrosecond);
 
     RegisterBenchmark("BM_TraceRecord", trace_record);
-    RegisterBenchmark("BM_SimMessages/burst", sim_messages, Pattern::burst, false)
+    RegisterBenchmark("BM_SimMessages/burst", sim_messages, Pattern::burst, false, false)
         ->Arg(messages_per_iteration)
         ->Unit(benchmark::kMillisecond);
-    RegisterBenchmark("BM_SimMessages/pingpong", sim_messages, Pattern::pingpong, false)
+    RegisterBenchmark("BM_SimMessages/pingpong", sim_messages, Pattern::pingpong, false, false)
         ->Arg(messages_per_iteration)
         ->Unit(benchmark::kMillisecond);
-    RegisterBenchmark("BM_SimMessages/pingpong_1000_pairs", sim_messages, Pattern::pairs, false)
+    RegisterBenchmark("BM_SimMessages/pingpong_1000_pairs", sim_messages, Pattern::pairs, false, false)
         ->Arg(messages_per_iteration)
         ->Unit(benchmark::kMillisecond);
-    RegisterBenchmark("BM_SimMessagesJsonTrace/burst", sim_messages, Pattern::burst, true)
+    RegisterBenchmark("BM_SimMessagesIdleInjector/burst", sim_messages, Pattern::burst, false,
+                      true)
         ->Arg(messages_per_iteration)
         ->Unit(benchmark::kMillisecond);
-    RegisterBenchmark("BM_SimMessagesJsonTrace/pingpong", sim_messages, Pattern::pingpong, true)
+    RegisterBenchmark("BM_SimMessagesIdleInjector/pingpong", sim_messages, Pattern::pingpong,
+                      false, true)
+        ->Arg(messages_per_iteration)
+        ->Unit(benchmark::kMillisecond);
+    RegisterBenchmark("BM_SimMessagesJsonTrace/burst", sim_messages, Pattern::burst, true, false)
+        ->Arg(messages_per_iteration)
+        ->Unit(benchmark::kMillisecond);
+    RegisterBenchmark("BM_SimMessagesJsonTrace/pingpong", sim_messages, Pattern::pingpong, true, false)
         ->Arg(messages_per_iteration)
         ->Unit(benchmark::kMillisecond);
 

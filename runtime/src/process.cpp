@@ -296,7 +296,8 @@ StepResult Proc::step() {
             timer_ = {};
         }
     }
-    if (Interposer* hook = runtime_->interposer(); hook != nullptr && !resume_granted_) {
+    if (Interposer* hook = runtime_->interposer();
+        hook != nullptr && !resume_granted_ && watched(watch_resumes)) {
         ResumeDecision decision = hook->before_resume(pid_);
         if (decision.action == ResumeDecision::Action::crash) {
             // The process raises at this resumption: it dies with the chosen reason.

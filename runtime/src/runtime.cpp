@@ -13,7 +13,15 @@ bool Runtime::send_signal(Pid to, detail::Envelope* e) {
     if (trace_ != nullptr) {
         trace({TraceKind::send, e->from, to, e->seq, nullptr, detail::to_string(e->kind)});
     }
-    if (Interposer* hook = interposer(); hook != nullptr) {
+    Interposer* hook = interposer();
+    if (hook == nullptr) {
+        return push(to, e);
+    }
+    detail::Proc* proc = acquire(to);
+    if (proc == nullptr) {
+        return push_acquired(nullptr, to, e);
+    }
+    if (proc->watched(watch_deliveries)) {
         const DeliveryDecision decision = hook->before_deliver(
             DeliveryInfo{e->from, to, e->seq, e->kind == detail::SignalKind::message,
                          detail::type_name_of(e->tag)});
@@ -21,26 +29,38 @@ bool Runtime::send_signal(Pid to, detail::Envelope* e) {
             case DeliveryDecision::Action::deliver:
                 break;
             case DeliveryDecision::Action::drop:
+                release(proc);
                 trace({TraceKind::drop, e->from, to, e->seq, nullptr, "interposer"});
                 dispose(e);
                 return true;
             case DeliveryDecision::Action::delay:
+                release(proc);
                 BEDLAM_ASSERT(decision.delay >= 0);
                 start_timer(decision.delay, to, e, false);
                 return true;
             case DeliveryDecision::Action::duplicate:
                 if (detail::Envelope* copy = e->clone(pool_); copy != nullptr) {
                     copy->seq = e->seq;
-                    push(to, copy);
+                    push_acquired(proc, to, copy);
                 }
                 break;
         }
     }
-    return push(to, e);
+    const bool pushed = push_acquired(proc, to, e);
+    release(proc);
+    return pushed;
 }
 
 bool Runtime::push(Pid to, detail::Envelope* e) {
     detail::Proc* proc = acquire(to);
+    const bool pushed = push_acquired(proc, to, e);
+    if (proc != nullptr) {
+        release(proc);
+    }
+    return pushed;
+}
+
+bool Runtime::push_acquired(detail::Proc* proc, Pid to, detail::Envelope* e) {
     if (proc == nullptr) {
         trace({TraceKind::drop, e->from, to, e->seq, nullptr, "noproc"});
         dispose(e);
@@ -50,13 +70,19 @@ bool Runtime::push(Pid to, detail::Envelope* e) {
     if (result == detail::Inbox::Push::woke) {
         schedule(proc);
     }
-    release(proc);
     if (result == detail::Inbox::Push::closed) {
         trace({TraceKind::drop, e->from, to, e->seq, nullptr, "noproc"});
         dispose(e);
         return false;
     }
     return true;
+}
+
+void Runtime::watch(Pid pid, std::uint8_t hooks) {
+    if (detail::Proc* proc = acquire(pid); proc != nullptr) {
+        proc->add_watch(hooks);
+        release(proc);
+    }
 }
 
 std::string Runtime::path_of(Pid pid) {
@@ -97,9 +123,9 @@ Pid Runtime::finish_spawn(detail::Proc* proc, detail::Proc* parent, SpawnOptions
     trace({TraceKind::spawn, pid, parent_pid});
     if (Interposer* hook = interposer(); hook != nullptr) {
         const std::string* path = proc->path();
-        hook->on_spawn(SpawnInfo{pid, parent_pid,
+        proc->set_watch(hook->on_spawn(SpawnInfo{pid, parent_pid,
                                         path != nullptr ? std::string_view(*path) : std::string_view(),
-                                        proc->kind()});
+                                        proc->kind()}));
     }
     if (parent != nullptr && options.link) {
         parent->links().links.insert(pid.id, pid);

@@ -57,14 +57,16 @@ RunResult Simulator::run_loop(Ticks deadline, const std::function<bool()>* predi
         }
         fire_due_timers();
         Interposer* hook = interposer();
-        Ticks next_action = Interposer::never;
-        if (hook != nullptr) {
-            next_action = hook->next_action();
-            if (next_action <= now_) {
-                hook->act(*this, now_);
-                BEDLAM_ASSERT(hook->next_action() > now_);  // Or it would act forever.
-                continue;
-            }
+        if (hook != asked_) {
+            asked_ = hook;  // Newly installed: ask it once, then after each act().
+            next_action_ = hook != nullptr ? hook->next_action() : Interposer::never;
+        }
+        const Ticks next_action = next_action_;
+        if (next_action <= now_) {
+            hook->act(*this, now_);
+            next_action_ = hook->next_action();
+            BEDLAM_ASSERT(next_action_ > now_);  // Or it would act forever.
+            continue;
         }
         if (runnable_.empty() && fifo_.empty()) {
             if (timers_.empty() && next_action == Interposer::never) {

@@ -116,7 +116,10 @@ public:
         }
         return {};
     }
-    void on_spawn(const SpawnInfo& info) override { spawned.emplace_back(info.child, info.parent); }
+    std::uint8_t on_spawn(const SpawnInfo& info) override {
+        spawned.emplace_back(info.child, info.parent);
+        return watch_all;
+    }
     void on_exit(Pid pid, const ExitReason& reason) override { exits.emplace_back(pid, reason); }
 
     std::vector<std::pair<Pid, Pid>> spawned;
@@ -319,9 +322,10 @@ namespace {
 
 class Labels final : public Interposer {
 public:
-    void on_spawn(const SpawnInfo& info) override {
+    std::uint8_t on_spawn(const SpawnInfo& info) override {
         spawns.push_back(std::to_string(info.child.id) + " " + std::string(info.path) + " " +
                          to_string(info.kind));
+        return watch_all;
     }
     DeliveryDecision before_deliver(const DeliveryInfo& info) override {
         if (info.is_message) {

@@ -39,6 +39,15 @@ struct ResumeDecision {
 
 inline constexpr Ticks stall_forever = std::numeric_limits<Ticks>::max();
 
+/// Which hooks the runtime calls for one process (Interposer::on_spawn, Runtime::watch): an
+/// interposer that concerns itself with few processes keeps the rest at full speed.
+enum Watch : std::uint8_t {
+    watch_none = 0,
+    watch_deliveries = 1,  // before_deliver for signals to it
+    watch_resumes = 2,     // before_resume before it continues
+    watch_all = 3,
+};
+
 /// Information about a signal in flight. `is_message` is false for exit, link, monitor and DOWN
 /// signals. `type` is the message's registered type name (BEDLAM_MESSAGE_NAME), or null.
 struct DeliveryInfo {
@@ -71,7 +80,9 @@ public:
     virtual ResumeDecision before_resume(Pid /*pid*/) { return {}; }
     /// Extra delay (>= 0) added to a timer that is about to fire.
     virtual Ticks before_timer(Pid /*target*/, TimerRef /*ref*/) { return 0; }
-    virtual void on_spawn(const SpawnInfo& /*info*/) {}
+    /// A process was spawned; returns which of its hooks to call (Watch bits). Processes that
+    /// already existed when the interposer was installed are watched for everything.
+    virtual std::uint8_t on_spawn(const SpawnInfo& /*info*/) { return watch_all; }
     virtual void on_exit(Pid /*pid*/, const ExitReason& /*reason*/) {}
     /// `pid` reached BEDLAM_FAULT_POINT(name): true makes the site fail.
     virtual bool fault_point(Pid /*pid*/, std::string_view /*name*/) { return false; }
@@ -79,7 +90,8 @@ public:
     virtual bool service_available(Pid /*pid*/, std::string_view /*name*/) { return true; }
 
     /// The next time at which the interposer wants act() called; `never` for none. The
-    /// simulator's clock stops there even if no timer is due.
+    /// simulator's clock stops there even if no timer is due. The simulator asks once when the
+    /// interposer is installed and again after each act(), so only act() may move it.
     [[nodiscard]] virtual Ticks next_action() const { return never; }
     /// Called once the clock reaches next_action(), before any process runs at that time.
     virtual void act(Runtime& /*runtime*/, Ticks /*now*/) {}

@@ -19,6 +19,7 @@
 #include "bedlam/runtime/assert.hpp"
 #include "bedlam/runtime/block_pool.hpp"
 #include "bedlam/runtime/flat_map.hpp"
+#include "bedlam/runtime/interposer.hpp"
 #include "bedlam/runtime/message.hpp"
 #include "bedlam/runtime/types.hpp"
 
@@ -313,6 +314,14 @@ public:
     bool flush_exit(Pid from) noexcept;
     [[nodiscard]] bool has_pending_exit() const noexcept { return pending_exit_ != nullptr; }
     [[nodiscard]] const std::string* path() const noexcept { return path_; }
+    /// Which interposer hooks apply to this process (Watch bits). Set by any thread.
+    [[nodiscard]] bool watched(std::uint8_t hooks) const noexcept {
+        return (watch_.load(std::memory_order_relaxed) & hooks) != 0;
+    }
+    void set_watch(std::uint8_t hooks) noexcept { watch_.store(hooks, std::memory_order_relaxed); }
+    void add_watch(std::uint8_t hooks) noexcept {
+        watch_.fetch_or(hooks, std::memory_order_relaxed);
+    }
     [[nodiscard]] ProcessKind kind() const noexcept { return kind_; }
     /// The path that processes this one spawns next get (a supervisor starting a child).
     void set_child_path(const std::string* path) { links().child_path = path; }
@@ -357,6 +366,7 @@ private:
     bool resume_granted_ = false;  // Woken from a stall: resume without asking again.
     ProcessKind kind_ = ProcessKind::process;
     std::atomic<bool> has_name_{false};  // Set by the registry; read at exit (see release_name).
+    std::atomic<std::uint8_t> watch_{watch_all};
     // Warm: the current receive.
     Pid pid_;
     Envelope* matched_ = nullptr;  // Non-null iff the current receive found a message.

@@ -91,6 +91,8 @@ public:
     const std::string* intern_path(std::string_view path);
     /// Ends a stall an interposer put `pid` in (ResumeDecision::stall), however long it was.
     void wake(Pid pid);
+    /// Adds interposer hooks (Watch bits) for a live process.
+    void watch(Pid pid, std::uint8_t hooks);
 
     // -- Internal: used by Self and detail::Proc ----------------------------------------------------
     template <typename F, typename... Args>
@@ -201,6 +203,8 @@ private:
 
     Pid finish_spawn(detail::Proc* proc, detail::Proc* parent, SpawnOptions options,
                      MonitorRef* ref_out);
+    /// push() for a process already acquired (nullptr: not alive); does not release it.
+    bool push_acquired(detail::Proc* proc, Pid to, detail::Envelope* e);
 
     const bool single_threaded_;
     std::uint32_t receive_budget_ = 64;

@@ -119,6 +119,8 @@ private:
     std::vector<detail::Proc*> runnable_;
     std::deque<detail::Proc*> fifo_;
     detail::TimerQueue timers_;
+    Interposer* asked_ = nullptr;             // The interposer next_action_ came from.
+    Ticks next_action_ = Interposer::never;  // Its next_action(), asked once per act().
     // PCT state: a priority per pid (higher runs first) and the steps at which the running
     // process's priority drops.
     std::vector<std::uint64_t> pct_priority_;
