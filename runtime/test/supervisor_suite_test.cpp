@@ -207,6 +207,34 @@ TEST_P(SupervisorSuite, sup_start_child_returns_error_simple) {
                                 "sup exit shutdown"}));
 }
 
+SupInit crashing_init(Self /*self*/) { throw std::runtime_error("{badmatch,2}"); }
+
+SupInit bad_flags_init(Self /*self*/) {
+    return SupInit::ok(SupFlags(Strategy::one_for_one, -1, 5), std::vector<ChildSpec>());
+}
+
+// sup_start_fail (init crashes; supervisor_test.cpp's sup_start_fail is the failed_to_start_child
+// part of faulty_application_shutdown) and sup_start_error_return (bedlam's init cannot return a
+// value of the wrong type, so: flags that are invalid): start_link returns {error, Reason}
+// (§3 rules 1, 10). As in OTP 26, the failed start has already consumed the supervisor's EXIT.
+Process sup_start_init_errors_root(Self self, Probe* probe) {
+    self.trap_exit(true);
+    const SupInitFn crash = crashing_init;
+    const StartResult crashed = co_await start_supervisor(self, crash);
+    probe->note(crashed.ok() ? std::string("ok") : "error " + crashed.reason.to_string());
+    const SupInitFn bad = bad_flags_init;
+    const StartResult refused = co_await start_supervisor(self, bad);
+    probe->note(refused.ok() ? std::string("ok") : "error " + refused.reason.to_string());
+    const std::optional<ExitMsg> left = co_await self.receive_for<ExitMsg>(Duration::zero());
+    probe->note(left ? "EXIT " + left->reason.to_string() : std::string("no EXIT left"));
+}
+
+TEST_P(SupervisorSuite, sup_start_fail_init_and_error_return) {
+    run(sup_start_init_errors_root);
+    EXPECT_EQ(events(), (Events{"error {badmatch,2}",
+                                "error {supervisor_data,{invalid_intensity,-1}}", "no EXIT left"}));
+}
+
 // == Stopping (§3 rules 6, 7) =====================================================================
 
 // sup_stop_infinity (T here): shutdown infinity is allowed for workers as well as supervisors,
