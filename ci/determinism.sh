@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Checks that `bedlam demo --seed S` is a pure function of S: for seeds 1 2 3 the last line
+# Checks that `bedlam demo --seed S` is a pure function of S, without and with chaos (`--swarm`,
+# a fault plan drawn from the seed): for seeds 1 2 3 the last line
 # (`seed=<S> hash=<16 hex>`) must match across two runs of BEDLAM_BIN (default: the debug
 # build) and one run of BEDLAM_CLANG_BIN (default: the clang build; skipped with a notice if
 # it is missing or set empty), and seeds 1 and 2 must hash differently. Exits 1 on a mismatch.
@@ -22,12 +23,12 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# run <binary> <seed> <output file>: runs the demo and prints its last line, or fails.
+# run <binary> <seed> <output file> [flags...]: runs the demo and prints its last line, or fails.
 run() {
     local rc=0
-    timeout "$timeout_s" "$1" demo --seed "$2" >"$3" || rc=$?
+    timeout "$timeout_s" "$1" demo --seed "$2" "${@:4}" >"$3" || rc=$?
     if ((rc != 0)); then
-        echo "determinism: '$1 demo --seed $2' exited with $rc; last lines:" >&2
+        echo "determinism: '$1 demo --seed $2 ${*:4}' exited with $rc; last lines:" >&2
         tail -n 5 "$3" >&2
         return 1
     fi
@@ -40,10 +41,13 @@ runs=("$bin" "$bin")
 
 failed=0
 declare -A hash_of
+for mode in plain swarm; do
+flags=()
+[[ $mode == plain ]] || flags=(--swarm)
 for seed in 1 2 3; do
     lines=()
     for i in "${!runs[@]}"; do
-        line=$(run "${runs[i]}" "$seed" "$work/$seed.$i")
+        line=$(run "${runs[i]}" "$seed" "$work/$seed.$i" "${flags[@]}")
         lines+=("$line")
     done
 
@@ -52,7 +56,7 @@ for seed in 1 2 3; do
         failed=1
         continue
     fi
-    hash_of[$seed]=${BASH_REMATCH[1]}
+    hash_of[$mode.$seed]=${BASH_REMATCH[1]}
 
     ok=1
     for i in "${!lines[@]}"; do
@@ -64,14 +68,21 @@ for seed in 1 2 3; do
         fi
     done
     if ((ok)); then
-        echo "${lines[0]} ok (${#runs[@]} runs agree: ${runs[*]})"
+        echo "${lines[0]} ok ($mode; ${#runs[@]} runs agree: ${runs[*]})"
     else
         failed=1
     fi
 done
+done
 
-if [[ -n "${hash_of[1]:-}" && "${hash_of[1]}" == "${hash_of[2]:-}" ]]; then
-    echo "FAIL: seeds 1 and 2 both hash to ${hash_of[1]}; the seed does not reach the run"
+for mode in plain swarm; do
+    if [[ -n "${hash_of[$mode.1]:-}" && "${hash_of[$mode.1]}" == "${hash_of[$mode.2]:-}" ]]; then
+        echo "FAIL ($mode): seeds 1 and 2 both hash to ${hash_of[$mode.1]}; the seed does not reach the run"
+        failed=1
+    fi
+done
+if [[ -n "${hash_of[plain.1]:-}" && "${hash_of[plain.1]}" == "${hash_of[swarm.1]:-}" ]]; then
+    echo "FAIL: seed 1 hashes the same with and without --swarm; the fault plan does not reach the run"
     failed=1
 fi
 

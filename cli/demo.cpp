@@ -7,10 +7,12 @@
 #include "demo.hpp"
 
 #include <cstdio>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <utility>
 
+#include "bedlam/chaos/injector.hpp"
 #include "bedlam/runtime/runtime.hpp"
 
 namespace bedlam::cli {
@@ -131,9 +133,18 @@ Process coordinator(Self self, Log* log) {
 
 }  // namespace
 
-DemoResult run_demo(std::uint64_t seed, Policy policy, std::ostream* trace_out) {
+DemoResult run_demo(std::uint64_t seed, Policy policy, std::ostream* trace_out, bool swarm) {
     Simulator sim(SimConfig{.seed = seed, .policy = policy, .trace_out = trace_out});
     DemoResult result;
+    std::optional<chaos::Injector> injector;
+    if (swarm) {
+        chaos::SwarmOptions options;
+        options.faults_until = 2'000'000'000;
+        const chaos::Plan plan = chaos::swarm(seed, options);
+        result.plan = chaos::describe(plan);
+        injector.emplace(sim, plan, seed);
+        injector->install();
+    }
     sim.spawn(coordinator, &result.log);
     result.run = sim.run();
     result.hash = sim.trace_hash();

@@ -12,6 +12,7 @@
 namespace bedlam::cli {
 
 struct DemoResult {
+    std::string plan;              // With chaos: the swarm plan, as chaos::describe prints it.
     std::vector<std::string> log;  // What the coordinator saw, in order.
     RunResult run;
     std::uint64_t hash = 0;
@@ -19,8 +20,10 @@ struct DemoResult {
 };
 
 /// Runs the demo in the simulator with `seed` and `policy`; writes the JSON-lines trace to
-/// `trace_out` if it is not null.
-DemoResult run_demo(std::uint64_t seed, Policy policy, std::ostream* trace_out);
+/// `trace_out` if it is not null. With `swarm`, a chaos plan drawn from the seed (swarm mode,
+/// faults for the first 2 s of virtual time) runs against it.
+DemoResult run_demo(std::uint64_t seed, Policy policy, std::ostream* trace_out,
+                    bool swarm = false);
 
 /// `seed=<N> hash=<16 hex digits>`
 std::string summary_line(std::uint64_t seed, std::uint64_t hash);

@@ -15,7 +15,7 @@ namespace {
 constexpr int exit_usage = 2;
 
 int run_demo_command(std::uint64_t seed, const std::string& policy_text,
-                     const std::string& trace_path) {
+                     const std::string& trace_path, bool swarm) {
     const std::optional<bedlam::Policy> policy = bedlam::parse_policy(policy_text);
     if (!policy) {
         std::cerr << "bedlam demo: --policy: unknown policy '" << policy_text
@@ -31,7 +31,8 @@ int run_demo_command(std::uint64_t seed, const std::string& policy_text,
         }
     }
     const bedlam::cli::DemoResult result =
-        bedlam::cli::run_demo(seed, *policy, trace_path.empty() ? nullptr : &trace_file);
+        bedlam::cli::run_demo(seed, *policy, trace_path.empty() ? nullptr : &trace_file, swarm);
+    std::cout << result.plan;
     for (const std::string& line : result.log) {
         std::cout << line << '\n';
     }
@@ -77,6 +78,9 @@ int main(int argc, char** argv) {
     demo->add_option("--policy", policy, "Scheduling policy: random, fifo or pct")
         ->capture_default_str();
     demo->add_option("--trace", trace_path, "Write every event as JSON lines to this file");
+    bool swarm = false;
+    demo->add_flag("--swarm", swarm,
+                   "Inject faults from a plan drawn from the seed (chaos swarm mode; docs/chaos.md)");
 
     try {
         app.parse(argc, argv);
@@ -90,7 +94,7 @@ int main(int argc, char** argv) {
     }
     try {
         if (demo->parsed()) {
-            return run_demo_command(seed, policy, trace_path);
+            return run_demo_command(seed, policy, trace_path, swarm);
         }
     } catch (const std::exception& e) {
         std::cerr << "bedlam: " << e.what() << '\n';

@@ -37,7 +37,7 @@ struct ThreadPool {
         for (std::size_t c = 0; c < class_count; ++c) {
             for (FreeBlock* b = lists[c].head; b != nullptr;) {
                 FreeBlock* next = b->next;
-                ::operator delete(b, (c + 1) * pool_class_bytes);
+                ::operator delete(b);
                 b = next;
             }
         }
@@ -71,13 +71,13 @@ void pool_deallocate(void* block, std::size_t bytes) noexcept {
         return;
     }
     if (bytes == 0 || bytes > pool_max_bytes) {
-        ::operator delete(block, bytes);
+        ::operator delete(block);
         return;
     }
     const std::size_t c = class_of(bytes);
     FreeList& list = pool.lists[c];
     if (list.count >= list.cap) {
-        ::operator delete(block, (c + 1) * pool_class_bytes);
+        ::operator delete(block);
         return;
     }
     auto* b = static_cast<FreeBlock*>(block);

@@ -36,8 +36,8 @@ void* pool_allocate(std::size_t bytes);
 void pool_deallocate(void* block, std::size_t bytes) noexcept;
 #else
 inline void* pool_allocate(std::size_t bytes) { return ::operator new(bytes); }
-inline void pool_deallocate(void* block, std::size_t bytes) noexcept {
-    ::operator delete(block, bytes);
+inline void pool_deallocate(void* block, std::size_t /*bytes*/) noexcept {
+    ::operator delete(block);
 }
 #endif
 
