@@ -270,6 +270,20 @@ TEST(Chaos, ExitSignalWithAChosenReason) {
     EXPECT_EQ(r.log.count("start w3"), 2);
 }
 
+TEST(Chaos, TargetsByBehaviourKind) {
+    // The kill picks one of the two supervisors (app's root, app/pool); either way its parent
+    // (or the application) restarts it and the workers come back.
+    const Plan plan =
+        plan_of({at(FaultKind::kill, 10 * ms, Target::of_kind(ProcessKind::supervisor))});
+    const Outcome r = replayed(plan, 21, 100 * ms, ping("w1", 4));
+    EXPECT_EQ(r.counts.of(FaultKind::kill), 1U);
+    EXPECT_EQ(r.log.count("start w1"), 2);  // The pool went down with w1 in it.
+    // Aimed at a kind no process has, the fault strikes nothing.
+    const Plan none =
+        plan_of({at(FaultKind::kill, 10 * ms, Target::of_kind(ProcessKind::state_machine))});
+    EXPECT_EQ(run_system(none, 21, 100 * ms).counts.total(), 0U);
+}
+
 TEST(Chaos, StochasticKillsStopAtFaultsUntil) {
     Fault kills;
     kills.kind = FaultKind::kill;
@@ -299,8 +313,15 @@ TEST(Chaos, DropLosesMessagesOnlyInsideTheWindow) {
 
 /// Sends Tick{n} to `name` from this process, `count` times, 1 ms apart.
 Process ticker(Self self, std::string name, int count) {
-    co_await self.sleep(1ms);
-    const Pid to = *self.whereis(name);
+    std::optional<Pid> found;
+    for (;;) {
+        co_await self.sleep(1ms);
+        found = self.whereis(name);
+        if (found) {
+            break;
+        }
+    }
+    const Pid to = *found;
     for (int n = 0; n < count; ++n) {
         self.send(to, Tick{self.pid(), n});
         co_await self.sleep(1ms);
@@ -571,6 +592,30 @@ TEST(ChaosThreads, DropWorksOnTheThreadedScheduler) {
     }
     EXPECT_EQ(log.count("w1 ok"), 0);
     EXPECT_GE(injector.counts().of(FaultKind::drop), 1U);
+}
+
+TEST(ChaosThreads, CrashExitAndDuplicateWorkOnTheThreadedScheduler) {
+    ThreadScheduler sched(ThreadConfig{.workers = 2});
+    Log log;
+    Fault crash = at(FaultKind::crash, 10 * ms, Target::name("w1"));
+    crash.reason = ExitReason::error("boom");
+    Fault exit = at(FaultKind::exit, 10 * ms, Target::name("w2"));
+    exit.reason = ExitReason::error("bang");
+    const Plan plan = plan_of(
+        {crash, exit, window(FaultKind::duplicate, Target::name("w3"), 1.0, 0, never)});
+    Injector injector(sched, plan, 1);
+    injector.install();
+    sched.spawn(boot, &log, false);
+    sched.spawn(pinger, &log, std::string("w1"), 8);  // w1 must resume to crash.
+    sched.spawn(ticker, std::string("w3"), 3);
+    for (int i = 0; i < 1000 && (log.count("start w1") < 2 || log.count("start w2") < 2 ||
+                                 log.with("w3 tick").size() < 6);
+         ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(log.count("start w1"), 2);
+    EXPECT_EQ(log.count("start w2"), 2);
+    EXPECT_EQ(log.with("w3 tick").size(), 6U);  // Three ticks, each delivered twice.
 }
 
 TEST(ChaosThreads, FaultsThatNeedTheSimulatorAreRejected) {
