@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
-#include <thread>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -563,6 +562,19 @@ TEST(Chaos, PlansAreCheckedWhenTheInjectorIsMade) {
     EXPECT_THROW(Injector(sim, plan_of({bad}), 1), std::invalid_argument);
 }
 
+/// Polls `done` every 5 ms of real time, for up to 10 s.
+Process poll_until(Self self, const Log* log, bool (*done)(const Log&)) {
+    for (int i = 0; i < 2000 && !done(*log); ++i) {
+        co_await self.sleep(5ms);
+    }
+}
+
+/// Waits on the threaded scheduler until `done(log)` holds (or 10 s pass).
+void wait_for(ThreadScheduler& sched, const Log& log, bool (*done)(const Log&)) {
+    sched.spawn(poll_until, &log, done);
+    sched.run_until_idle();
+}
+
 TEST(ChaosThreads, KillWorksOnTheThreadedScheduler) {
     ThreadScheduler sched(ThreadConfig{.workers = 2});
     Log log;
@@ -570,10 +582,7 @@ TEST(ChaosThreads, KillWorksOnTheThreadedScheduler) {
     Injector injector(sched, plan, 1);
     injector.install();
     sched.spawn(boot, &log, false);
-    // Real time: wait (up to 10 s) for the kill and the restart.
-    for (int i = 0; i < 1000 && log.count("start w2") < 2; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    wait_for(sched, log, [](const Log& l) { return l.count("start w2") >= 2; });
     EXPECT_EQ(injector.counts().of(FaultKind::kill), 1U);
     EXPECT_EQ(log.count("start w2"), 2);
     EXPECT_EQ(log.count("start w1"), 1);
@@ -587,9 +596,8 @@ TEST(ChaosThreads, DropWorksOnTheThreadedScheduler) {
     injector.install();
     sched.spawn(boot, &log, false);
     sched.spawn(pinger, &log, std::string("w1"), 3);
-    for (int i = 0; i < 1000 && log.count("w1 timeout") + log.count("w1 absent") < 3; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    wait_for(sched, log,
+             [](const Log& l) { return l.count("w1 timeout") + l.count("w1 absent") >= 3; });
     EXPECT_EQ(log.count("w1 ok"), 0);
     EXPECT_GE(injector.counts().of(FaultKind::drop), 1U);
 }
@@ -608,11 +616,10 @@ TEST(ChaosThreads, CrashExitAndDuplicateWorkOnTheThreadedScheduler) {
     sched.spawn(boot, &log, false);
     sched.spawn(pinger, &log, std::string("w1"), 8);  // w1 must resume to crash.
     sched.spawn(ticker, std::string("w3"), 3);
-    for (int i = 0; i < 1000 && (log.count("start w1") < 2 || log.count("start w2") < 2 ||
-                                 log.with("w3 tick").size() < 6);
-         ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    wait_for(sched, log, [](const Log& l) {
+        return l.count("start w1") >= 2 && l.count("start w2") >= 2 &&
+               l.with("w3 tick").size() >= 6;
+    });
     EXPECT_EQ(log.count("start w1"), 2);
     EXPECT_EQ(log.count("start w2"), 2);
     EXPECT_EQ(log.with("w3 tick").size(), 6U);  // Three ticks, each delivered twice.

@@ -44,7 +44,7 @@ struct ThreadPool {
     }
 };
 
-thread_local ThreadPool pool;
+thread_local ThreadPool pool;  // per-thread, not a decision: which block, never what runs
 
 constexpr std::size_t class_of(std::size_t bytes) noexcept {
     return (bytes + pool_class_bytes - 1) / pool_class_bytes - 1;

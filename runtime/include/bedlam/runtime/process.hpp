@@ -388,7 +388,7 @@ private:
 
 /// The process whose code this thread is running, or null (set around each resumption). Fault
 /// points and service checks in user code find their process through it.
-inline constinit thread_local Proc* current_proc = nullptr;
+inline constinit thread_local Proc* current_proc = nullptr;  // per-thread, not a decision
 
 // -- Receive clauses -------------------------------------------------------------------------
 
