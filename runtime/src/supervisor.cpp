@@ -524,8 +524,8 @@ Async<SupReply> SupervisorServer::do_start_child(Self self, ChildSpec spec, Any 
             co_return SupReply{SupError::bad_spec, {}, {},
                                ExitReason::error("{invalid_significant,true}")};
         }
-        if (!spec.start()) {
-            co_return SupReply{SupError::bad_spec, {}, {}, ExitReason::error("missing_start")};
+        if (std::optional<ExitReason> bad = check_child_spec(spec, flags_)) {
+            co_return SupReply{SupError::bad_spec, {}, {}, std::move(*bad)};
         }
         // §4.3: restarting children count too.
         if (max_children_ && static_cast<int>(children_.size()) >= *max_children_) {
@@ -538,7 +538,7 @@ Async<SupReply> SupervisorServer::do_start_child(Self self, ChildSpec spec, Any 
     const StartResult r = co_await start(self, it);
     switch (r.kind) {
         case StartResult::Kind::ok:
-            co_return SupReply{SupError::none, r.pid, {}, {}};
+            co_return SupReply{SupError::none, r.pid, r.info, {}};
         case StartResult::Kind::ignore:
             // Rule 12: kept as undefined, unless temporary or simple_one_for_one.
             if (simple() || it->spec.restart() == Restart::temporary) {
@@ -617,7 +617,8 @@ Async<SupReply> SupervisorServer::do_restart_child(Self self, const std::string&
     if (r.kind == StartResult::Kind::error) {
         co_return SupReply{SupError::start_failed, {}, {}, r.reason};
     }
-    co_return SupReply{SupError::none, r.ok() ? r.pid : Pid{}, {}, {}};
+    co_return SupReply{SupError::none, r.ok() ? r.pid : Pid{}, r.ok() ? r.info : std::string(),
+                       {}};
 }
 
 SupReply SupervisorServer::do_delete_child(const std::string& id) {
@@ -765,7 +766,12 @@ std::optional<ExitReason> check_child_spec(const ChildSpec& spec, const SupFlags
         return ExitReason::error("missing_start");
     }
     if (spec.shutdown().kind == Shutdown::Kind::timeout && spec.shutdown().timeout.count() < 0) {
-        return ExitReason::error("{invalid_shutdown,_}");
+        return ExitReason::error(
+            "{invalid_shutdown," +
+            std::to_string(
+                std::chrono::duration_cast<std::chrono::milliseconds>(spec.shutdown().timeout)
+                    .count()) +
+            "}");
     }
     if (spec.significant() &&
         (spec.restart() == Restart::permanent || flags.auto_shutdown == AutoShutdown::never)) {

@@ -1385,6 +1385,41 @@ TEST_P(SupervisorSuite, significant_escalation) {
                                 "sup exit shutdown"}));
 }
 
+// extra_return: a start function's {ok, Pid, Info} passes through start_child and restart_child,
+// and the child is still restarted when it dies (§3 rule 3, rule 15).
+Async<StartResult> start_with_info(Self self, const Any& /*extra*/) {
+    StartResult r{StartResult::Kind::ok, self.spawn_link(plain_kid), {}};
+    r.info = "extra_return";
+    co_return r;
+}
+
+Process extra_return_root(Self self, Probe* probe) {
+    self.trap_exit(true);
+    const Pid sup = (co_await start_supervisor(self, SupFlags(), {})).pid;
+    const SupReply started = co_await start_child(self, sup, ChildSpec("child1", start_with_info));
+    probe->note(started.info.empty() ? "no info" : "start_child {ok,Pid," + started.info + "}");
+    probe->note(ok_text(co_await terminate_child(self, sup, std::string("child1"))));
+    const SupReply restarted = co_await restart_child(self, sup, "child1");
+    probe->note(restarted.info.empty() ? "no info"
+                                       : "restart_child {ok,Pid," + restarted.info + "}");
+    // Killed, it comes back by itself (the Info plays no part in that).
+    co_await die_and_wait(self, restarted.pid, ExitReason::error("crash"));
+    const std::vector<ChildInfo> after = co_await await_children(
+        self, sup, [old = restarted.pid](const std::vector<ChildInfo>& c) {
+            return c.size() == 1 && c[0].pid.valid() && c[0].pid != old;
+        });
+    probe->note("restarted " + show(after));
+    self.exit(sup, ExitReason::shutdown());
+    co_await note_sup_exit(self, probe, sup);
+}
+
+TEST_P(SupervisorSuite, extra_return) {
+    run(extra_return_root);
+    EXPECT_EQ(events(), (Events{"start_child {ok,Pid,extra_return}", "ok",
+                                "restart_child {ok,Pid,extra_return}", "restarted [{child1,pid}]",
+                                "sup exit shutdown"}));
+}
+
 // == DynamicSupervisor (§4, dynamic_supervisor_test.exs) ==========================================
 
 Async<Pid> start_dyn(Self self, DynSupOptions options) {
@@ -1808,6 +1843,27 @@ TEST_P(SupervisorSuite, dynamic_supervisor_terminate_child_brutal_kill) {
 TEST_P(SupervisorSuite, dynamic_supervisor_terminate_child_integer) {
     run(dyn_terminate_child_root, Shutdown::after(std::chrono::milliseconds(1000)));
     EXPECT_EQ(events(), (Events{"ok", "shutdown", "{error,not_found}", "[0,0,0,0]",
+                                "sup exit shutdown"}));
+}
+
+// "start_child/2 with invalid shutdown": rejected with the value, nothing stored, and the
+// supervisor still shuts down (§4.2, §3 rule 2).
+Process dyn_invalid_shutdown_root(Self self, Probe* probe) {
+    self.trap_exit(true);
+    const Pid sup = co_await start_dyn(self, DynSupOptions());
+    ChildSpec spec("worker", [](Self s, const Any& /*extra*/) -> Async<StartResult> {
+        co_return StartResult{StartResult::Kind::ok, s.spawn_link(plain_kid), {}};
+    });
+    spec.shutdown(Shutdown::after(std::chrono::milliseconds(-1)));
+    probe->note((co_await start_child(self, sup, std::move(spec))).to_string());
+    probe->note(show(co_await count_children(self, sup)));
+    self.exit(sup, ExitReason::shutdown());
+    co_await note_sup_exit(self, probe, sup);
+}
+
+TEST_P(SupervisorSuite, dynamic_supervisor_start_child_invalid_shutdown) {
+    run(dyn_invalid_shutdown_root);
+    EXPECT_EQ(events(), (Events{"{error,{invalid_shutdown,-1}}", "[0,0,0,0]",
                                 "sup exit shutdown"}));
 }
 

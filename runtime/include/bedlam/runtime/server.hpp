@@ -231,6 +231,9 @@ struct StartResult {
     ExitReason reason;
     /// `{already_started, Pid}`: the name was taken by `pid`.
     bool already_started = false;
+    /// A supervisor child's start function may return `{ok, Pid, Info}`: Info, as text, is
+    /// passed back by start_child and restart_child (§3.3, supervisor_SUITE extra_return).
+    std::string info{};
 
     [[nodiscard]] bool ok() const noexcept { return kind == Kind::ok; }
 };
