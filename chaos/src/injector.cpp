@@ -188,10 +188,11 @@ std::vector<Pid> Injector::victims(std::size_t i) {
     return {matches[rng_.below(matches.size())]};
 }
 
-void Injector::note(FaultKind kind, Pid a, Pid b, const ExitReason* reason) {
+void Injector::note(FaultKind kind, Pid a, Pid b, const ExitReason* reason, bool broken_order) {
     ++counts_.by_kind[static_cast<std::size_t>(kind)];
-    runtime_.trace(TraceEvent(TraceKind::fault, a, b, static_cast<std::uint64_t>(kind) + 1, reason,
-                              to_string(kind)));
+    const std::uint64_t x = static_cast<std::uint64_t>(kind) + 1 + (broken_order ? 0x100U : 0U);
+    runtime_.trace(TraceEvent(TraceKind::fault, a, b, x, reason,
+                              broken_order ? "reorder (pair order broken)" : to_string(kind)));
 }
 
 // -- Timed faults ------------------------------------------------------------------------------------
@@ -485,7 +486,7 @@ DeliveryDecision Injector::before_deliver(const DeliveryInfo& info) {
         if (!roll(f.probability)) {
             continue;
         }
-        note(f.kind, info.to, info.from);
+        note(f.kind, info.to, info.from, nullptr, f.break_pair_order);
         switch (f.kind) {
             case FaultKind::drop:
                 return DeliveryDecision{DeliveryDecision::Action::drop, 0};

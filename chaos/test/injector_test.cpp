@@ -394,6 +394,7 @@ TEST(Chaos, ReorderInterleavesSendersAndBreaksPairOrderOnlyWhenAsked) {
         inverted = inverted || !in_order(ticks);
     }
     EXPECT_TRUE(inverted) << "break_pair_order never let a message overtake";
+    EXPECT_NE(broken.hash, kept.hash);
 }
 
 // == Toxic faults =====================================================================================

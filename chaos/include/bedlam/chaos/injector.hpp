@@ -101,7 +101,10 @@ private:
         std::uint32_t fault;
     };
     void strike(std::size_t i, Ticks now, std::vector<Deferred>& todo);
-    void note(FaultKind kind, Pid a, Pid b = {}, const ExitReason* reason = nullptr);
+    /// Counts a fault and traces it: x = kind + 1 (plus broken_order_flag when a reorder let a
+    /// message overtake another from the same sender), detail = the kind's name.
+    void note(FaultKind kind, Pid a, Pid b = {}, const ExitReason* reason = nullptr,
+              bool broken_order = false);
     ProcState* state_of(Pid pid);
     DeliveryDecision hold_in_order(const DeliveryInfo& info, Ticks now, Ticks delay, bool keep_order);
     void heal(Ticks now, std::vector<Deferred>& todo);
