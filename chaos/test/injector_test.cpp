@@ -626,6 +626,24 @@ TEST(ChaosThreads, CrashExitAndDuplicateWorkOnTheThreadedScheduler) {
     EXPECT_EQ(log.with("w3 tick").size(), 6U);  // Three ticks, each delivered twice.
 }
 
+TEST(ChaosThreads, DelayWorksOnTheThreadedScheduler) {
+    // Every ping to w1 is held 300 ms, 75 times the pinger's patience (real time, so the margin
+    // is wide).
+    ThreadScheduler sched(ThreadConfig{.workers = 2});
+    Log log;
+    Fault delay = window(FaultKind::delay, Target::name("w1"), 1.0, 0, never);
+    delay.min_delay = 300 * ms;
+    delay.max_delay = 300 * ms;
+    Injector injector(sched, plan_of({delay}), 1);
+    injector.install();
+    sched.spawn(boot, &log, false);
+    sched.spawn(pinger, &log, std::string("w1"), 3);
+    wait_for(sched, log,
+             [](const Log& l) { return l.count("w1 timeout") + l.count("w1 absent") >= 3; });
+    EXPECT_EQ(log.count("w1 ok"), 0);
+    EXPECT_GE(injector.counts().of(FaultKind::delay), 1U);
+}
+
 TEST(ChaosThreads, FaultsThatNeedTheSimulatorAreRejected) {
     ThreadScheduler sched(ThreadConfig{.workers = 1});
     Fault reorder = window(FaultKind::reorder, Target::all(), 0.5, 0, never);
