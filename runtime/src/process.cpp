@@ -104,9 +104,9 @@ void Proc::handle(Envelope* e) {
             break;
         case SignalKind::wake:
             // aux 0 ends any stall (Runtime::wake); otherwise only the stall it was armed for.
-            if (stalled_ && (e->aux == 0 || (links_ && e->aux == links_->stall_seq))) {
-                stalled_ = false;
-                resume_granted_ = true;
+            if (stall_ == Stall::stalled &&
+                (e->aux == 0 || (links_ && e->aux == links_->stall_seq))) {
+                stall_ = Stall::granted;
             }
             break;
         case SignalKind::timeout:
@@ -193,7 +193,7 @@ bool Proc::scan() {
             }
             e->next = nullptr;
             matched_ = e;
-            matched_index_ = index - 1;
+            matched_index_ = static_cast<std::uint32_t>(index - 1);
             scan_ = &mailbox_;
             return true;
         }
@@ -283,7 +283,7 @@ StepResult Proc::step() {
         terminate(ExitReason(pending_exit_->reason));
         return StepResult::exited;
     }
-    if (stalled_) {
+    if (stall_ == Stall::stalled) {
         return try_block() ? StepResult::blocked : StepResult::runnable;  // Until a wake.
     }
     if (receiving_) {
@@ -297,7 +297,7 @@ StepResult Proc::step() {
         }
     }
     if (Interposer* hook = runtime_->interposer();
-        hook != nullptr && !resume_granted_ && watched(watch_resumes)) {
+        hook != nullptr && stall_ != Stall::granted && watched(watch_resumes)) {
         ResumeDecision decision = hook->before_resume(pid_);
         if (decision.action == ResumeDecision::Action::crash) {
             // The process raises at this resumption: it dies with the chosen reason.
@@ -311,7 +311,7 @@ StepResult Proc::step() {
             // It keeps what it was about to resume with (a matched message, a time-out) and
             // waits for a wake; signals still reach it meanwhile, so it can be killed.
             BEDLAM_ASSERT(decision.delay >= 0);
-            stalled_ = true;
+            stall_ = Stall::stalled;
             const std::uint32_t seq = ++links().stall_seq;
             if (decision.delay != stall_forever) {
                 runtime_->start_timer(decision.delay, pid_,
@@ -322,7 +322,7 @@ StepResult Proc::step() {
     }
     // Woken from a stall, it completes at most one more receive before it is asked again, so a
     // slow process pays its delay per message, not per batch.
-    budget_ = std::exchange(resume_granted_, false) ? 1 : runtime_->receive_budget();
+    budget_ = std::exchange(stall_, Stall::none) == Stall::granted ? 1 : runtime_->receive_budget();
     yielded_ = false;
     current_proc = this;
     resume_point_.resume();

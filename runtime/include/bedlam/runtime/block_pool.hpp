@@ -3,7 +3,7 @@
 // destroys these by the million, in bursts of a hundred or more of one size; glibc's per-thread
 // cache holds only 7 blocks of a size, so most of them would fall through to the slow path.
 //
-// Each thread keeps a free list per 32-byte size class up to 1 KiB, capped in bytes, so a thread
+// Each thread keeps a free list per 16-byte size class up to 1 KiB, capped in bytes, so a thread
 // that frees more than it allocates (a worker that ends processes another worker spawned) hands
 // the excess back to malloc. The pool holds no state that decides anything: which address a block
 // gets never reaches a trace or a scheduling choice. Sanitizer builds bypass it so that ASan still
@@ -26,7 +26,7 @@ namespace bedlam::detail {
 #define BEDLAM_BLOCK_POOL 1
 #endif
 
-inline constexpr std::size_t pool_class_bytes = 32;
+inline constexpr std::size_t pool_class_bytes = 16;
 inline constexpr std::size_t pool_max_bytes = 1024;
 
 #if BEDLAM_BLOCK_POOL

@@ -241,6 +241,7 @@ struct ProcLinks : Pooled {
     FlatMap64<Pid> links;         // Linked peers: pid id -> pid.
     FlatMap64<Pid> monitors_out;  // Monitors this process holds: ref id -> target.
     FlatMap64<Pid> monitors_in;   // Monitors on this process: ref id -> watcher.
+    const std::string* path = nullptr;        // Its place in the supervision tree.
     const std::string* child_path = nullptr;  // See Proc::set_child_path.
     std::uint32_t stall_seq = 0;  // Numbers stalls, so that a stale wake is ignored.
 };
@@ -249,6 +250,13 @@ struct ProcLinks : Pooled {
 /// threads (they push, count references, register names); every other field belongs to the
 /// thread that is running the process.
 class Proc : public Pooled {
+    /// Where an interposer's stall stands (ResumeDecision::stall).
+    enum class Stall : std::uint8_t {
+        none,
+        stalled,  // Waits for a wake signal; takes no message.
+        granted,  // Woken: resumes once without asking the interposer again.
+    };
+
 public:
     Proc(Runtime* runtime, Pid pid) noexcept : runtime_(runtime), pid_(pid) {}
     Proc(const Proc&) = delete;
@@ -274,8 +282,10 @@ public:
     ProcLinks& links();
     /// Where the process sits in the supervision tree (interned by the runtime; null if
     /// nowhere) and what it runs.
-    void set_labels(const std::string* path, ProcessKind kind) noexcept {
-        path_ = path;
+    void set_labels(const std::string* path, ProcessKind kind) {
+        if (path != nullptr) {
+            links().path = path;
+        }
         kind_ = kind;
     }
 
@@ -313,7 +323,9 @@ public:
     /// Removes the first EXIT message from `from` from the mailbox; true if one was there.
     bool flush_exit(Pid from) noexcept;
     [[nodiscard]] bool has_pending_exit() const noexcept { return pending_exit_ != nullptr; }
-    [[nodiscard]] const std::string* path() const noexcept { return path_; }
+    [[nodiscard]] const std::string* path() const noexcept {
+        return links_ ? links_->path : nullptr;
+    }
     /// Which interposer hooks apply to this process (Watch bits). Set by any thread.
     [[nodiscard]] bool watched(std::uint8_t hooks) const noexcept {
         return (watch_.load(std::memory_order_relaxed) & hooks) != 0;
@@ -362,15 +374,14 @@ private:
     bool trap_exit_ = false;
     bool dead_ = false;
     bool yield_ready_ = false;  // A receive found its message but the step's budget is spent.
-    bool stalled_ = false;        // An interposer stalled it: it waits for a wake signal.
-    bool resume_granted_ = false;  // Woken from a stall: resume without asking again.
-    ProcessKind kind_ = ProcessKind::process;
+    Stall stall_ = Stall::none;
     std::atomic<bool> has_name_{false};  // Set by the registry; read at exit (see release_name).
-    std::atomic<std::uint8_t> watch_{watch_all};
     // Warm: the current receive.
     Pid pid_;
     Envelope* matched_ = nullptr;  // Non-null iff the current receive found a message.
-    std::size_t matched_index_ = 0;
+    std::uint32_t matched_index_ = 0;
+    ProcessKind kind_ = ProcessKind::process;
+    std::atomic<std::uint8_t> watch_{watch_all};
     Matcher matcher_;
     TimerRef timer_;              // The current receive's time-out, if armed.
     Ticks receive_timeout_ = -1;  // The time-out of the receive being set up.
@@ -381,7 +392,6 @@ private:
     std::unique_ptr<PendingExit> pending_exit_;  // Set when a fatal signal arrived.
     std::unique_ptr<ProcLinks> links_;
     Envelope* deferred_ = nullptr;  // Signals that arrived after a fatal one in a batch.
-    const std::string* path_ = nullptr;
 
     friend class bedlam::Runtime;
 };

@@ -1,11 +1,14 @@
 // The pending timers of a scheduler: an indexed binary min-heap over a slab of slots, ordered by
 // (deadline, timer id), so equal deadlines fire in the order they were set. Starting a timer
 // reuses a free slot and sifts it up; cancelling finds its slot from the TimerRef in O(1) and
-// removes it in O(log n). Nothing is allocated per timer once the slab has grown.
+// removes it in O(log n). Nothing is allocated per timer once the slab has grown. A TimerRef
+// packs the timer's number (high 40 bits) and its slot (low 24 bits): at most 16,777,216 timers
+// can be pending at once.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <vector>
 
 #include "bedlam/runtime/assert.hpp"
@@ -31,10 +34,17 @@ public:
     /// The timer that fires first. Requires !empty().
     [[nodiscard]] const Timer& top() const noexcept { return slots_[heap_.front()].timer; }
 
-    /// Adds a timer; `id` must be new and non-zero. Returns its reference.
+    static constexpr unsigned slot_bits = 24;
+    static constexpr std::uint64_t max_slots = std::uint64_t{1} << slot_bits;
+
+    /// Adds a timer; `id` must be new, non-zero and below 2^40. Returns its reference.
     TimerRef add(Ticks deadline, std::uint64_t id, Pid target, Envelope* e, bool as_send) {
+        BEDLAM_ASSERT(id != 0 && id < (std::uint64_t{1} << (64 - slot_bits)));
         std::uint32_t slot = 0;
         if (free_.empty()) {
+            if (slots_.size() >= max_slots) {
+                throw std::length_error("more than 16,777,216 timers pending at once");
+            }
             slot = static_cast<std::uint32_t>(slots_.size());
             slots_.emplace_back();
         } else {
@@ -46,15 +56,21 @@ public:
         s.heap_index = static_cast<std::uint32_t>(heap_.size());
         heap_.push_back(slot);
         sift_up(s.heap_index);
-        return TimerRef{id, slot};
+        return TimerRef{(id << slot_bits) | slot};
+    }
+
+    /// The slot a reference names (tests and diagnostics).
+    static std::uint32_t slot_of(TimerRef ref) noexcept {
+        return static_cast<std::uint32_t>(ref.id & (max_slots - 1));
     }
 
     /// Removes the timer `ref` names if it is still pending.
     std::optional<Timer> remove(TimerRef ref) {
-        if (ref.slot >= slots_.size() || slots_[ref.slot].timer.id != ref.id || ref.id == 0) {
+        const std::uint32_t slot = slot_of(ref);
+        if (ref.id == 0 || slot >= slots_.size() || slots_[slot].timer.id != ref.id >> slot_bits) {
             return std::nullopt;
         }
-        return take(ref.slot);
+        return take(slot);
     }
 
     /// Removes and returns the first timer. Requires !empty().

@@ -49,8 +49,7 @@ struct MonitorRef {
 
 /// A timer reference from send_after, unique within a run.
 struct TimerRef {
-    std::uint64_t id = 0;
-    std::uint32_t slot = 0;  // Where the scheduler's timer queue keeps it.
+    std::uint64_t id = 0;  // The scheduler's: a timer number and where its queue keeps it.
 
     [[nodiscard]] constexpr bool valid() const noexcept { return id != 0; }
     friend constexpr auto operator<=>(TimerRef, TimerRef) = default;
