@@ -60,23 +60,6 @@ bool Runtime::push(Pid to, detail::Envelope* e) {
     return pushed;
 }
 
-bool Runtime::push_acquired(detail::Proc* proc, Pid to, detail::Envelope* e) {
-    if (proc == nullptr) {
-        trace({TraceKind::drop, e->from, to, e->seq, nullptr, "noproc"});
-        dispose(e);
-        return false;
-    }
-    const detail::Inbox::Push result = push_to(proc, e);
-    if (result == detail::Inbox::Push::woke) {
-        schedule(proc);
-    }
-    if (result == detail::Inbox::Push::closed) {
-        trace({TraceKind::drop, e->from, to, e->seq, nullptr, "noproc"});
-        dispose(e);
-        return false;
-    }
-    return true;
-}
 
 void Runtime::watch(Pid pid, std::uint8_t hooks) {
     if (detail::Proc* proc = acquire(pid); proc != nullptr) {

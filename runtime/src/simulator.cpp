@@ -55,7 +55,9 @@ RunResult Simulator::run_loop(Ticks deadline, const std::function<bool()>* predi
             result.stop = RunResult::Stop::step_limit;
             break;
         }
-        fire_due_timers();
+        if (!timers_.empty() && timers_.top().deadline <= now_) {
+            fire_due_timers();
+        }
         Interposer* hook = interposer();
         if (hook != asked_) {
             asked_ = hook;  // Newly installed: ask it once, then after each act().
