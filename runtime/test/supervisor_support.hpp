@@ -107,7 +107,7 @@ inline Async<StartResult> once_then_fail(Self self, const Any& /*extra*/, int* s
 /// The value of type T that start_child(Sup, Any(...)) or extra_arguments passed, or nullptr.
 template <typename T>
 const T* extra_of(const Any& extra) {
-    return const_cast<Any&>(extra).get<T>();  // Any has no const get.
+    return extra.get<T>();
 }
 
 // -- Showing results ------------------------------------------------------------------------------

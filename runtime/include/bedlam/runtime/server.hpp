@@ -34,9 +34,15 @@ public:
         : holder_(std::make_unique<Holder<std::decay_t<T>>>(std::forward<T>(value))) {}
 
     [[nodiscard]] bool has_value() const noexcept { return holder_ != nullptr; }
+    /// The value if it is a T, else nullptr.
     template <typename T>
     [[nodiscard]] T* get() noexcept {
         auto* h = dynamic_cast<Holder<T>*>(holder_.get());
+        return h != nullptr ? &h->value : nullptr;
+    }
+    template <typename T>
+    [[nodiscard]] const T* get() const noexcept {
+        const auto* h = dynamic_cast<const Holder<T>*>(holder_.get());
         return h != nullptr ? &h->value : nullptr;
     }
     template <typename T>
