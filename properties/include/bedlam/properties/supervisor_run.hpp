@@ -1,0 +1,29 @@
+// Runs a real supervisor in the simulator against a model's scenario: the same children, the
+// exits delivered by a chaos plan at the same virtual times, and the log in the model's format.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bedlam/chaos/plan.hpp"
+#include "bedlam/properties/supervisor_model.hpp"
+
+namespace bedlam::properties {
+
+struct SupervisorRun {
+    std::vector<std::string> log;
+    std::uint64_t hash = 0;
+    chaos::Plan plan;  // The exits, as the chaos layer carried them out.
+};
+
+/// The exits as a chaos plan: a kill or an exit signal at each time, aimed at the child's
+/// registered name.
+chaos::Plan plan_of(const std::vector<ModelExit>& exits);
+
+/// Runs `sup` in a Simulator seeded with `seed` (random scheduling), delivers `exits`, shuts the
+/// supervisor down at `end` if it is still running, and returns what happened.
+SupervisorRun run_supervisor(const ModelSupervisor& sup, const std::vector<ModelExit>& exits,
+                             Ticks end, std::uint64_t seed);
+
+}  // namespace bedlam::properties
