@@ -37,7 +37,7 @@ Async<StartResult> start_child_process(Self self, Log* log, std::string id) {
 }
 
 /// Starts the supervisor, waits for it to give up or for `end`, then shuts it down.
-Process root(Self self, Log* log, ModelSupervisor spec, Ticks end) {
+Process root(Self self, Log* log, ModelSupervisor spec, Ticks end, SupFlags::Mutation mutation) {
     self.trap_exit(true);
     std::vector<ChildSpec> children;
     for (std::size_t i = 0; i < spec.children.size(); ++i) {
@@ -48,7 +48,8 @@ Process root(Self self, Log* log, ModelSupervisor spec, Ticks end) {
         c.restart(spec.children[i].restart);
         children.push_back(std::move(c));
     }
-    const SupFlags flags(spec.strategy, spec.intensity, spec.period_s);
+    SupFlags flags(spec.strategy, spec.intensity, spec.period_s);
+    flags.mutation = mutation;
     const StartResult sup = co_await start_supervisor(self, flags, std::move(children));
     if (!sup.ok()) {
         log->push_back("start failed " + sup.reason.to_string());
@@ -84,13 +85,13 @@ chaos::Plan plan_of(const std::vector<ModelExit>& exits) {
 }
 
 SupervisorRun run_supervisor(const ModelSupervisor& sup, const std::vector<ModelExit>& exits,
-                             Ticks end, std::uint64_t seed) {
+                             Ticks end, std::uint64_t seed, SupFlags::Mutation mutation) {
     SupervisorRun run;
     run.plan = plan_of(exits);
     Simulator sim(SimConfig{.seed = seed});
     chaos::Injector injector(sim, run.plan, seed);
     injector.install();
-    sim.spawn(root, &run.log, sup, end);
+    sim.spawn(root, &run.log, sup, end, mutation);
     sim.run();
     run.hash = sim.trace_hash();
     return run;

@@ -339,7 +339,8 @@ bool SupervisorServer::add_restart(Self self) {
     while (!restarts_.empty() && restarts_.front() < now_s - flags_.period) {
         restarts_.pop_front();
     }
-    return static_cast<std::int64_t>(restarts_.size()) <= flags_.intensity;
+    const int slack = flags_.mutation == SupFlags::Mutation::intensity_off_by_one ? 1 : 0;
+    return static_cast<std::int64_t>(restarts_.size()) <= flags_.intensity + slack;
 }
 
 Async<void> SupervisorServer::start_from(Self self, ChildIt it) {
@@ -385,9 +386,15 @@ Async<ServerResult> SupervisorServer::restart(Self self, ChildIt it) {
             }
             break;
         case Strategy::rest_for_one: {
-            const std::uint64_t serial = it->serial;
-            if (std::next(it) != children_.end()) {
-                co_await shut_down_from(self, std::next(it), true);
+            ChildIt from = it;
+            if (flags_.mutation == SupFlags::Mutation::rest_for_one_one_too_many &&
+                it != children_.begin()) {
+                from = std::prev(it);  // The self-check's deliberate bug.
+            }
+            const std::uint64_t serial = from->serial;
+            const ChildIt stop_from = from == it ? std::next(it) : from;
+            if (stop_from != children_.end()) {
+                co_await shut_down_from(self, stop_from, true);
             }
             if (const ChildIt* found = by_serial_.find(serial); found != nullptr) {
                 co_await start_from(self, *found);

@@ -22,8 +22,10 @@ struct SupervisorRun {
 chaos::Plan plan_of(const std::vector<ModelExit>& exits);
 
 /// Runs `sup` in a Simulator seeded with `seed` (random scheduling), delivers `exits`, shuts the
-/// supervisor down at `end` if it is still running, and returns what happened.
+/// supervisor down at `end` if it is still running, and returns what happened. `mutation`
+/// breaks the real supervisor on purpose, for the self-check.
 SupervisorRun run_supervisor(const ModelSupervisor& sup, const std::vector<ModelExit>& exits,
-                             Ticks end, std::uint64_t seed);
+                             Ticks end, std::uint64_t seed,
+                             SupFlags::Mutation mutation = SupFlags::Mutation::none);
 
 }  // namespace bedlam::properties

@@ -128,6 +128,15 @@ struct SupFlags {
     int intensity = 1;
     int period = 5;  // Whole seconds (OTP's unit), > 0.
     AutoShutdown auto_shutdown = AutoShutdown::never;
+
+    /// For bedlam's own self-check only, never otherwise: a deliberately wrong supervisor, so
+    /// that a test can prove the property suites catch it (properties/test/self_check_test.cpp).
+    enum class Mutation : std::uint8_t {
+        none,
+        intensity_off_by_one,       // gives up one restart late
+        rest_for_one_one_too_many,  // also restarts the child started just before
+    };
+    Mutation mutation = Mutation::none;
 };
 
 /// What a supervisor's init returns: {ok, {Flags, Specs}} or ignore.
