@@ -287,6 +287,7 @@ void Injector::strike(std::size_t i, Ticks now, std::vector<Deferred>& todo) {
                     ++hung_;
                 }
                 p->hung_until = f.duration == never ? never : now + f.duration;
+                p->hang_heals = f.heals;
                 runtime_.watch(victim, watch_resumes);
                 note(f.kind, victim);
                 break;
@@ -307,18 +308,10 @@ void Injector::heal(Ticks now, std::vector<Deferred>& todo) {
     healed_ = true;
     for (std::size_t id = 1; id < procs_.size(); ++id) {
         ProcState& p = procs_[id];
-        if (p.alive && p.hung_until > now) {
-            bool heals = true;
-            for (const Fault& f : plan_.faults) {
-                if (f.kind == FaultKind::hang && !f.heals) {
-                    heals = false;
-                }
-            }
-            if (heals) {
-                p.hung_until = 0;
-                --hung_;
-                todo.push_back(Deferred{Deferred::What::wake, Pid{id}, {}, 0, 0});
-            }
+        if (p.alive && p.hung_until > now && p.hang_heals) {
+            p.hung_until = 0;
+            --hung_;
+            todo.push_back(Deferred{Deferred::What::wake, Pid{id}, {}, 0, 0});
         }
     }
     for (const Fault& f : plan_.faults) {
@@ -405,12 +398,10 @@ ResumeDecision Injector::before_resume(Pid pid) {
     }
     if (p->transient != 0) {
         if (++p->resumes == p->crash_at) {
-            const std::size_t i = p->transient - 1;
             ++transient_done_[std::string(p->path)];
             p->transient = 0;
             const ExitReason reason = ExitReason::error("{transient," + std::string(p->path) + "}");
             note(FaultKind::transient, pid, Pid{}, &reason);
-            static_cast<void>(i);
             return ResumeDecision{ResumeDecision::Action::crash, reason, 0};
         }
     }

@@ -469,6 +469,21 @@ TEST(Chaos, HangForeverHealsAtFaultsUntil) {
     EXPECT_EQ(r.log.count("w3 ok"), 6);
 }
 
+TEST(Chaos, EachHangHealsAsItsOwnFaultSays) {
+    // Two hangs at once: w3's heals at faults_until, w2's persists.
+    Fault heals = at(FaultKind::hang, 12 * ms, Target::name("w3"));
+    Fault persists = at(FaultKind::hang, 12 * ms, Target::name("w2"));
+    persists.heals = false;
+    const Outcome r = replayed(plan_of({heals, persists}, 28 * ms), 12, 200 * ms,
+                               [](Simulator& sim, Log& log) {
+                                   sim.spawn(pinger, &log, std::string("w3"), 8);
+                                   sim.spawn(pinger, &log, std::string("w2"), 8);
+                               });
+    EXPECT_EQ(r.log.count("w3 ok"), 6);
+    EXPECT_EQ(r.log.count("w2 ok"), 2);  // Only the pings before the hang.
+    EXPECT_EQ(r.log.count("w2 timeout"), 6);
+}
+
 TEST(Chaos, FloodFillsTheMailbox) {
     Fault flood = at(FaultKind::flood, 5 * ms, Target::name("w1"));
     flood.count = 500;
@@ -589,18 +604,32 @@ TEST(ChaosThreads, KillWorksOnTheThreadedScheduler) {
     EXPECT_EQ(log.count("start w1"), 1);
 }
 
-TEST(ChaosThreads, DropWorksOnTheThreadedScheduler) {
+/// Runs the system on the threaded scheduler under `fault` (aimed at w1's pings) and checks that
+/// no ping was answered in time and that the fault struck.
+void expect_pings_to_w1_fail(const Fault& fault) {
     ThreadScheduler sched(ThreadConfig{.workers = 2});
     Log log;
-    const Plan plan = plan_of({window(FaultKind::drop, Target::name("w1"), 1.0, 0, never)});
-    Injector injector(sched, plan, 1);
+    Injector injector(sched, plan_of({fault}), 1);
     injector.install();
     sched.spawn(boot, &log, false);
     sched.spawn(pinger, &log, std::string("w1"), 3);
     wait_for(sched, log,
              [](const Log& l) { return l.count("w1 timeout") + l.count("w1 absent") >= 3; });
     EXPECT_EQ(log.count("w1 ok"), 0);
-    EXPECT_GE(injector.counts().of(FaultKind::drop), 1U);
+    EXPECT_GE(injector.counts().of(fault.kind), 1U);
+}
+
+TEST(ChaosThreads, DropWorksOnTheThreadedScheduler) {
+    expect_pings_to_w1_fail(window(FaultKind::drop, Target::name("w1"), 1.0, 0, never));
+}
+
+TEST(ChaosThreads, DelayWorksOnTheThreadedScheduler) {
+    // Every ping to w1 is held 300 ms, 75 times the pinger's patience (real time, so the margin
+    // is wide).
+    Fault delay = window(FaultKind::delay, Target::name("w1"), 1.0, 0, never);
+    delay.min_delay = 300 * ms;
+    delay.max_delay = 300 * ms;
+    expect_pings_to_w1_fail(delay);
 }
 
 TEST(ChaosThreads, CrashExitAndDuplicateWorkOnTheThreadedScheduler) {
@@ -624,24 +653,6 @@ TEST(ChaosThreads, CrashExitAndDuplicateWorkOnTheThreadedScheduler) {
     EXPECT_EQ(log.count("start w1"), 2);
     EXPECT_EQ(log.count("start w2"), 2);
     EXPECT_EQ(log.with("w3 tick").size(), 6U);  // Three ticks, each delivered twice.
-}
-
-TEST(ChaosThreads, DelayWorksOnTheThreadedScheduler) {
-    // Every ping to w1 is held 300 ms, 75 times the pinger's patience (real time, so the margin
-    // is wide).
-    ThreadScheduler sched(ThreadConfig{.workers = 2});
-    Log log;
-    Fault delay = window(FaultKind::delay, Target::name("w1"), 1.0, 0, never);
-    delay.min_delay = 300 * ms;
-    delay.max_delay = 300 * ms;
-    Injector injector(sched, plan_of({delay}), 1);
-    injector.install();
-    sched.spawn(boot, &log, false);
-    sched.spawn(pinger, &log, std::string("w1"), 3);
-    wait_for(sched, log,
-             [](const Log& l) { return l.count("w1 timeout") + l.count("w1 absent") >= 3; });
-    EXPECT_EQ(log.count("w1 ok"), 0);
-    EXPECT_GE(injector.counts().of(FaultKind::delay), 1U);
 }
 
 TEST(ChaosThreads, FaultsThatNeedTheSimulatorAreRejected) {

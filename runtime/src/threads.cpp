@@ -158,17 +158,15 @@ void ThreadScheduler::timer_loop() {
     constexpr Ticks interposer_poll = 1'000'000;
     std::unique_lock lock(timer_mutex_);
     while (!stop_.load(std::memory_order_acquire)) {
-        if (Interposer* hook = interposer(); hook != nullptr) {
-            const Ticks t = now();
-            if (hook->next_action() <= t) {
-                lock.unlock();
-                hook->act(*this, t);
-                lock.lock();
-                continue;
-            }
+        Interposer* hook = interposer();
+        if (const Ticks t = now(); hook != nullptr && hook->next_action() <= t) {
+            lock.unlock();
+            hook->act(*this, t);
+            lock.lock();
+            continue;
         }
         if (timers_.empty()) {
-            if (interposer() != nullptr) {
+            if (hook != nullptr) {
                 timer_wake_at_ = now() + interposer_poll;
                 timer_cv_.wait_for(lock, std::chrono::nanoseconds(interposer_poll));
                 continue;
@@ -177,11 +175,10 @@ void ThreadScheduler::timer_loop() {
             timer_cv_.wait(lock);
             continue;
         }
-        Ticks deadline = timers_.top().deadline;
         const Ticks t = now();
-        if (interposer() != nullptr) {
-            deadline = std::min(deadline, t + interposer_poll);
-        }
+        const Ticks deadline =
+            hook != nullptr ? std::min(timers_.top().deadline, t + interposer_poll)
+                            : timers_.top().deadline;
         if (deadline > t) {
             timer_wake_at_ = deadline;
             timer_cv_.wait_for(lock, std::chrono::nanoseconds(deadline - t));

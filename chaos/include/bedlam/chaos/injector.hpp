@@ -72,8 +72,9 @@ private:
         std::uint64_t targeted_by = 0;  // Bit i: fault i's path/kind/all target matches.
         std::uint32_t resumes = 0;      // Counted only while a transient fault waits for it.
         std::uint32_t crash_at = 0;     // transient: crash at this resumption (0: none).
-        std::uint32_t transient = 0;    // transient: which fault (index + 1), 0 if none.
+        std::uint32_t transient = 0;    // transient: non-zero while a transient fault waits.
         Ticks hung_until = 0;           // hang: stalled until then (never: until healed).
+        bool hang_heals = true;         // hang: its fault heals at faults_until.
     };
     struct PairKey {
         std::uint64_t from;
