@@ -1,23 +1,33 @@
 // The model follows otp-semantics §3 rule by rule; it shares no code with runtime/src/supervisor.cpp.
 #include "bedlam/properties/supervisor_model.hpp"
 
+#include <algorithm>
 #include <deque>
 
 namespace bedlam::properties {
 
 namespace {
 
+class Node;
+
 struct Slot {
-    Restart restart;
+    const ModelChild* spec = nullptr;
+    std::string path;
     bool present = true;   // Still in the supervisor's child list.
     bool running = false;  // Has a live process.
+    std::unique_ptr<Node> sub{};  // A running nested supervisor.
 };
 
-class Model {
+/// One running supervisor process. Nested ones are owned by their parent's slot, so a restart
+/// replaces the whole subtree, restart history included, as a new process would.
+class Node {
 public:
-    Model(const ModelSupervisor& sup, std::vector<std::string>* log) : sup_(sup), log_(log) {
-        for (const ModelChild& c : sup.children) {
-            slots_.push_back(Slot{c.restart});
+    Node(const ModelSupervisor& spec, const std::string& path, Node* parent, std::size_t index,
+         std::vector<std::string>* log)
+        : spec_(spec), parent_(parent), index_(index), log_(log) {
+        for (std::size_t i = 0; i < spec.children.size(); ++i) {
+            slots_.push_back(Slot{&spec.children[i],
+                                  path.empty() ? child_id(i) : path + "/" + child_id(i)});
         }
         // Rule 5: children start in order.
         for (std::size_t i = 0; i < slots_.size(); ++i) {
@@ -25,39 +35,55 @@ public:
         }
     }
 
-    [[nodiscard]] bool alive() const { return alive_; }
-
-    void exit(const ModelExit& e) {
-        if (!alive_ || e.child >= slots_.size() || !slots_[e.child].running) {
-            return;  // No process to signal.
+    /// The running worker at `address` (child indices from this node down), or null.
+    std::pair<Node*, std::size_t> find(const std::vector<std::size_t>& address, std::size_t depth) {
+        Slot& s = slots_[address[depth]];
+        if (!s.running) {
+            return {nullptr, 0};
         }
-        const bool killed = e.reason.kind() == ExitReason::Kind::kill;
-        const ExitReason reason = killed ? ExitReason::killed() : e.reason;
+        if (depth + 1 == address.size()) {
+            return {this, address[depth]};
+        }
+        return s.sub->find(address, depth + 1);
+    }
+
+    /// A worker of this supervisor gets an exit signal from outside.
+    void signal(std::size_t i, const ExitReason& signal, Ticks at) {
+        Slot& s = slots_[i];
+        const bool killed = signal.kind() == ExitReason::Kind::kill;
+        const ExitReason reason = killed ? ExitReason::killed() : signal;
         if (!killed) {
-            log_->push_back("stop " + child_id(e.child) + " " + reason.to_string());
+            log_->push_back("stop " + s.path + " " + reason.to_string());
         }
-        slots_[e.child].running = false;
-        child_exited(e.child, reason, e.at);
+        s.running = false;
+        child_exited(i, reason, at);
     }
 
-    void shutdown() {
-        if (!alive_) {
-            return;
-        }
-        stop_all_from(0, false);
-        give_up_or_stop("shutdown");
-    }
+    /// The supervisor is told to shut down: its children stop newest first (rule 7).
+    void shut_down() { stop_all_from(0, false); }
 
 private:
     void start(std::size_t i) {
-        slots_[i].running = true;
-        log_->push_back("start " + child_id(i));
+        Slot& s = slots_[i];
+        s.running = true;
+        if (s.spec->is_supervisor()) {
+            s.sub = std::make_unique<Node>(*s.spec->supervisor, s.path, this, i, log_);
+        } else {
+            log_->push_back("start " + s.path);
+        }
     }
 
-    // Rule 7: the supervisor's exit signal `shutdown`; the child notes it and exits.
+    // Rule 7: a worker with a timeout gets `shutdown`, notes it and exits; one with brutal_kill is
+    // killed and notes nothing; a nested supervisor stops its own children first.
     void stop(std::size_t i) {
-        log_->push_back("stop " + child_id(i) + " shutdown");
-        slots_[i].running = false;
+        Slot& s = slots_[i];
+        if (s.sub) {
+            s.sub->shut_down();
+            s.sub.reset();
+        } else if (!s.spec->brutal_kill) {
+            log_->push_back("stop " + s.path + " shutdown");
+        }
+        s.running = false;
     }
 
     // Stops running children from the newest down to `first`, in reverse start order; temporary
@@ -67,15 +93,11 @@ private:
             if (slots_[i].running) {
                 stop(i);
             }
-            if (remove_temporary && slots_[i].present && slots_[i].restart == Restart::temporary) {
+            if (remove_temporary && slots_[i].present &&
+                slots_[i].spec->restart == Restart::temporary) {
                 slots_[i].present = false;
             }
         }
-    }
-
-    void give_up_or_stop(const char* reason) {
-        alive_ = false;
-        log_->push_back(std::string("sup exit ") + reason);
     }
 
     // Rule 8: restarts in whole seconds; keep those at or after now - period; more than
@@ -83,29 +105,29 @@ private:
     bool add_restart(Ticks at) {
         const std::int64_t now_s = at / 1'000'000'000;
         restarts_.push_back(now_s);
-        while (!restarts_.empty() && restarts_.front() < now_s - sup_.period_s) {
+        while (!restarts_.empty() && restarts_.front() < now_s - spec_.period_s) {
             restarts_.pop_front();
         }
-        return static_cast<int>(restarts_.size()) <= sup_.intensity;
+        return static_cast<int>(restarts_.size()) <= spec_.intensity;
     }
 
     void child_exited(std::size_t i, const ExitReason& reason, Ticks at) {
         Slot& s = slots_[i];
-        const bool again = s.restart == Restart::permanent ||
-                           (s.restart == Restart::transient && !reason.is_clean());  // Rule 4.
+        s.sub.reset();
+        const Restart restart = s.spec->restart;
+        const bool again = restart == Restart::permanent ||
+                           (restart == Restart::transient && !reason.is_clean());  // Rule 4.
         if (!again) {
-            if (s.restart == Restart::temporary) {
+            if (restart == Restart::temporary) {
                 s.present = false;
             }
             return;
         }
         if (!add_restart(at)) {
-            // Rule 9: the others stop in reverse order, the supervisor exits shutdown.
-            stop_all_from(0, false);
-            give_up_or_stop("shutdown");
+            give_up(at);
             return;
         }
-        switch (sup_.strategy) {
+        switch (spec_.strategy) {
             case Strategy::one_for_one:
             case Strategy::simple_one_for_one:
                 start(i);
@@ -129,25 +151,99 @@ private:
         }
     }
 
-    const ModelSupervisor& sup_;
+    // Rule 9: the children stop newest first and the supervisor exits `shutdown`; its parent
+    // handles that like any child's exit (rule 10: escalation). This node is destroyed here.
+    void give_up(Ticks at) {
+        stop_all_from(0, false);
+        if (parent_ == nullptr) {
+            log_->push_back("sup exit shutdown");
+            given_up_ = true;
+            return;
+        }
+        Node* parent = parent_;
+        const std::size_t index = index_;
+        parent->slots_[index].running = false;
+        parent->child_exited(index, ExitReason::shutdown(), at);  // Resets this node.
+    }
+
+public:
+    bool given_up_ = false;
+
+private:
+    const ModelSupervisor& spec_;
+    Node* parent_;
+    std::size_t index_;
     std::vector<std::string>* log_;
     std::vector<Slot> slots_;
     std::deque<std::int64_t> restarts_;
-    bool alive_ = true;
 };
+
+void collect_workers(const ModelSupervisor& sup, std::vector<std::size_t>& address,
+                     std::vector<std::vector<std::size_t>>* addresses,
+                     std::vector<std::string>* paths, const std::string& path) {
+    for (std::size_t i = 0; i < sup.children.size(); ++i) {
+        const std::string child = path.empty() ? child_id(i) : path + "/" + child_id(i);
+        address.push_back(i);
+        if (sup.children[i].is_supervisor()) {
+            collect_workers(*sup.children[i].supervisor, address, addresses, paths, child);
+        } else {
+            if (addresses != nullptr) {
+                addresses->push_back(address);
+            }
+            if (paths != nullptr) {
+                paths->push_back(child);
+            }
+        }
+        address.pop_back();
+    }
+}
 
 }  // namespace
 
 std::string child_id(std::size_t index) { return "c" + std::to_string(index); }
 
+std::vector<std::string> worker_paths(const ModelSupervisor& sup) {
+    std::vector<std::string> paths;
+    std::vector<std::size_t> address;
+    collect_workers(sup, address, nullptr, &paths, "");
+    return paths;
+}
+
+TreeSize tree_size(const ModelSupervisor& sup) {
+    TreeSize size{1, 0, 1};
+    for (const ModelChild& c : sup.children) {
+        if (c.is_supervisor()) {
+            const TreeSize sub = tree_size(*c.supervisor);
+            size.supervisors += sub.supervisors;
+            size.workers += sub.workers;
+            size.depth = std::max(size.depth, sub.depth + 1);
+        } else {
+            ++size.workers;
+        }
+    }
+    return size;
+}
+
 std::vector<std::string> expected_log(const ModelSupervisor& sup,
                                       const std::vector<ModelExit>& exits, Ticks /*end*/) {
     std::vector<std::string> log;
-    Model model(sup, &log);
+    std::vector<std::vector<std::size_t>> addresses;
+    std::vector<std::size_t> address;
+    collect_workers(sup, address, &addresses, nullptr, "");
+    Node root(sup, "", nullptr, 0, &log);
     for (const ModelExit& e : exits) {
-        model.exit(e);
+        if (root.given_up_ || e.worker >= addresses.size()) {
+            continue;
+        }
+        const auto [node, index] = root.find(addresses[e.worker], 0);
+        if (node != nullptr) {
+            node->signal(index, e.reason, e.at);  // No process to signal otherwise.
+        }
     }
-    model.shutdown();
+    if (!root.given_up_) {
+        root.shut_down();
+        log.push_back("sup exit shutdown");
+    }
     return log;
 }
 

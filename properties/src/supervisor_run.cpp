@@ -36,18 +36,40 @@ Async<StartResult> start_child_process(Self self, Log* log, std::string id) {
     co_return StartResult{StartResult::Kind::ok, pid, {}};
 }
 
+/// The child specs of `spec`'s children, nested supervisors included; workers register under
+/// their paths.
+std::vector<ChildSpec> child_specs(const ModelSupervisor& spec, const std::string& path, Log* log,
+                                   SupFlags::Mutation mutation) {
+    std::vector<ChildSpec> children;
+    for (std::size_t i = 0; i < spec.children.size(); ++i) {
+        const ModelChild& model = spec.children[i];
+        const std::string id = child_id(i);
+        const std::string child_path = path.empty() ? id : path + "/" + id;
+        if (model.is_supervisor()) {
+            const ModelSupervisor& sub = *model.supervisor;
+            SupFlags flags(sub.strategy, sub.intensity, sub.period_s);
+            flags.mutation = mutation;
+            ChildSpec c = supervisor_spec(id, flags, child_specs(sub, child_path, log, mutation));
+            c.restart(model.restart);
+            children.push_back(std::move(c));
+            continue;
+        }
+        ChildSpec c(id, [log, child_path](Self s, const Any& /*extra*/) {
+            return start_child_process(s, log, child_path);
+        });
+        c.restart(model.restart);
+        if (model.brutal_kill) {
+            c.shutdown(Shutdown::brutal_kill());
+        }
+        children.push_back(std::move(c));
+    }
+    return children;
+}
+
 /// Starts the supervisor, waits for it to give up or for `end`, then shuts it down.
 Process root(Self self, Log* log, ModelSupervisor spec, Ticks end, SupFlags::Mutation mutation) {
     self.trap_exit(true);
-    std::vector<ChildSpec> children;
-    for (std::size_t i = 0; i < spec.children.size(); ++i) {
-        const std::string id = child_id(i);
-        ChildSpec c(id, [log, id](Self s, const Any& /*extra*/) {
-            return start_child_process(s, log, id);
-        });
-        c.restart(spec.children[i].restart);
-        children.push_back(std::move(c));
-    }
+    std::vector<ChildSpec> children = child_specs(spec, "", log, mutation);
     SupFlags flags(spec.strategy, spec.intensity, spec.period_s);
     flags.mutation = mutation;
     const StartResult sup = co_await start_supervisor(self, flags, std::move(children));
@@ -70,14 +92,15 @@ Process root(Self self, Log* log, ModelSupervisor spec, Ticks end, SupFlags::Mut
 
 }  // namespace
 
-chaos::Plan plan_of(const std::vector<ModelExit>& exits) {
+chaos::Plan plan_of(const ModelSupervisor& sup, const std::vector<ModelExit>& exits) {
+    const std::vector<std::string> paths = worker_paths(sup);
     chaos::Plan plan;
     for (const ModelExit& e : exits) {
         chaos::Fault f;
         f.kind = e.reason.kind() == ExitReason::Kind::kill ? chaos::FaultKind::kill
                                                            : chaos::FaultKind::exit;
         f.at = e.at;
-        f.target = chaos::Target::name(child_id(e.child));
+        f.target = chaos::Target::name(paths.at(e.worker));
         f.reason = e.reason;
         plan.faults.push_back(std::move(f));
     }
@@ -87,7 +110,7 @@ chaos::Plan plan_of(const std::vector<ModelExit>& exits) {
 SupervisorRun run_supervisor(const ModelSupervisor& sup, const std::vector<ModelExit>& exits,
                              Ticks end, std::uint64_t seed, SupFlags::Mutation mutation) {
     SupervisorRun run;
-    run.plan = plan_of(exits);
+    run.plan = plan_of(sup, exits);
     Simulator sim(SimConfig{.seed = seed});
     chaos::Injector injector(sim, run.plan, seed);
     injector.install();

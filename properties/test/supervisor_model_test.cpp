@@ -2,6 +2,7 @@
 // oracle is itself checked against the rules, not only against the implementation.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -95,6 +96,47 @@ TEST(SupervisorModel, ExitsToChildrenThatAreNotRunningDoNothing) {
     const Log log = expected_log(
         sup, {{s, 0, ExitReason::error("x")}, {2 * s, 0, ExitReason::error("y")}}, 10 * s);
     EXPECT_EQ(log, (Log{"start c0", "stop c0 x", "sup exit shutdown"}));
+}
+
+ModelSupervisor nested(Restart restart, int root_intensity) {
+    auto inner = std::make_shared<const ModelSupervisor>(ModelSupervisor{
+        Strategy::one_for_one, 0, 5, {{Restart::permanent}, {Restart::permanent}}});
+    return ModelSupervisor{Strategy::one_for_one, root_intensity, 5,
+                           {{Restart::permanent}, {restart, false, inner}}};
+}
+
+TEST(SupervisorModel, ANestedSupervisorThatGivesUpIsRestartedByItsParent) {
+    // §3 rule 9-10: the inner supervisor (intensity 0) gives up at its first restart, stops its
+    // other child and exits shutdown; the root restarts it with its whole subtree.
+    EXPECT_EQ(worker_paths(nested(Restart::permanent, 1)), (Log{"c0", "c1/c0", "c1/c1"}));
+    EXPECT_EQ(expected_log(nested(Restart::permanent, 1), {{s, 1, ExitReason::kill()}}, 10 * s),
+              (Log{"start c0", "start c1/c0", "start c1/c1", "stop c1/c1 shutdown", "start c1/c0",
+                   "start c1/c1", "stop c1/c1 shutdown", "stop c1/c0 shutdown",
+                   "stop c0 shutdown", "sup exit shutdown"}));
+}
+
+TEST(SupervisorModel, EscalationReachesTheRootWhenEveryLevelsBudgetIsSpent) {
+    const Log log = expected_log(nested(Restart::permanent, 1),
+                                 {{s, 1, ExitReason::error("a")}, {2 * s, 2, ExitReason::error("b")}},
+                                 10 * s);
+    EXPECT_EQ(log, (Log{"start c0", "start c1/c0", "start c1/c1", "stop c1/c0 a",
+                        "stop c1/c1 shutdown", "start c1/c0", "start c1/c1", "stop c1/c1 b",
+                        "stop c1/c0 shutdown", "stop c0 shutdown", "sup exit shutdown"}));
+}
+
+TEST(SupervisorModel, ATransientSupervisorThatGivesUpStaysDown) {
+    // Its `shutdown` is a clean exit (rule 4), so the root neither restarts it nor counts it.
+    const Log log = expected_log(nested(Restart::transient, 0), {{s, 1, ExitReason::kill()}}, 10 * s);
+    EXPECT_EQ(log, (Log{"start c0", "start c1/c0", "start c1/c1", "stop c1/c1 shutdown",
+                        "stop c0 shutdown", "sup exit shutdown"}));
+}
+
+TEST(SupervisorModel, BrutalKillWorkersStopWithoutNoticing) {
+    ModelSupervisor sup{Strategy::one_for_all, 3, 5,
+                        {{Restart::permanent, true}, {Restart::permanent}, {Restart::permanent, true}}};
+    EXPECT_EQ(expected_log(sup, {{s, 1, ExitReason::error("x")}}, 10 * s),
+              (Log{"start c0", "start c1", "start c2", "stop c1 x", "start c0", "start c1",
+                   "start c2", "stop c1 shutdown", "sup exit shutdown"}));
 }
 
 }  // namespace

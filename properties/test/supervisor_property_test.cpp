@@ -26,5 +26,13 @@ RC_GTEST_PROP(SupervisorProperty, MatchesTheOtpModelUnderAnyExitSchedule, ()) {
     supervisor_matches_model(SupFlags::Mutation::none);
 }
 
+// The same on whole trees (depth up to 4, fan-out up to 6, nested supervisors of every
+// strategy and restart type, workers with brutal_kill or a timeout): a nested supervisor that
+// gives up exits shutdown and its parent treats that by its restart type, escalation reaches the
+// root only when every level's budget is spent, and shutdowns go depth first, newest first.
+RC_GTEST_PROP(SupervisorProperty, TreeMatchesTheOtpModelUnderAnyExitSchedule, ()) {
+    tree_matches_model(SupFlags::Mutation::none);
+}
+
 }  // namespace
 }  // namespace bedlam::properties

@@ -17,11 +17,11 @@ struct SupervisorRun {
     chaos::Plan plan;  // The exits, as the chaos layer carried them out.
 };
 
-/// The exits as a chaos plan: a kill or an exit signal at each time, aimed at the child's
-/// registered name.
-chaos::Plan plan_of(const std::vector<ModelExit>& exits);
+/// The exits as a chaos plan: a kill or an exit signal at each time, aimed at the worker's
+/// registered name (its path).
+chaos::Plan plan_of(const ModelSupervisor& sup, const std::vector<ModelExit>& exits);
 
-/// Runs `sup` in a Simulator seeded with `seed` (random scheduling), delivers `exits`, shuts the
+/// Runs the tree `sup` in a Simulator seeded with `seed` (random scheduling), delivers `exits`, shuts the
 /// supervisor down at `end` if it is still running, and returns what happened. `mutation`
 /// breaks the real supervisor on purpose, for the self-check.
 SupervisorRun run_supervisor(const ModelSupervisor& sup, const std::vector<ModelExit>& exits,
