@@ -23,6 +23,7 @@
 #include "bedlam/chaos/injector.hpp"
 #include "bedlam/runtime.hpp"
 #include "behaviour_bench.hpp"
+#include "properties_bench.hpp"
 
 namespace bedlam::bench {
 namespace {
@@ -382,6 +383,7 @@ void register_benchmarks() {
         ->Unit(benchmark::kMillisecond);
 
     register_behaviour_sim_benchmarks();
+    register_properties_benchmarks();
 
     RegisterBenchmark("BM_ThreadsSpawnExit/outside", threads_spawn_exit, false)
         ->Arg(spawns_per_iteration)
