@@ -41,6 +41,16 @@ inline std::string describe(const ModelSupervisor& sup) {
     return out + "]";
 }
 
+/// 16 hex digits, as run lines print trace hashes.
+inline std::string hex(std::uint64_t v) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out(16, '0');
+    for (int i = 15; i >= 0; --i, v >>= 4) {
+        out[static_cast<std::size_t>(i)] = digits[v & 0xf];
+    }
+    return out;
+}
+
 // RapidCheck prints counterexamples with these.
 inline void showValue(const ModelSupervisor& sup, std::ostream& os) { os << describe(sup); }
 inline void showValue(const ModelExit& e, std::ostream& os) {

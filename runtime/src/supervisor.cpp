@@ -202,8 +202,10 @@ Async<StartResult> SupervisorServer::start(Self self, ChildIt it) {
     co_return result;
 }
 
-// Rule 7: monitor, unlink (taking an EXIT that already came), then brutal_kill, shutdown with a
-// time-out and then kill, or shutdown and wait forever.
+// Rule 7, as OTP's supervisor:shutdown/1: monitor, then brutal_kill, shutdown with a time-out
+// and then kill, or shutdown and wait forever; only once the DOWN is in, unlink and take the
+// EXIT the child sent (unlink_flush). The link stays until the child is dead, so a supervisor
+// killed while it waits (a fault can strike at any suspension) still takes the child with it.
 Async<void> SupervisorServer::shut_down(Self self, ChildIt it) {
     const Pid pid = it->pid;
     if (!pid.valid()) {
@@ -211,22 +213,12 @@ Async<void> SupervisorServer::shut_down(Self self, ChildIt it) {
     }
     set_pid(it, Pid{});
     const MonitorRef ref = self.monitor(pid);
-    self.unlink(pid);
-    bool gone = false;
-    co_await self
-        .receive(when([pid](const ExitMsg& m) { return m.from == pid; },
-                      [&](ExitMsg /*m*/) { gone = true; }))
-        .after(Duration::zero(), [] {});
     auto wait_down = [&](Duration limit) {
         return self
             .receive(when([ref](const DownMsg& d) { return d.ref == ref; },
                           [](DownMsg /*d*/) { return true; }))
             .after(limit, [] { return false; });
     };
-    if (gone) {
-        co_await wait_down(infinity);
-        co_return;
-    }
     const Shutdown how = it->spec.shutdown();
     switch (how.kind) {
         case Shutdown::Kind::brutal_kill:
@@ -248,6 +240,9 @@ Async<void> SupervisorServer::shut_down(Self self, ChildIt it) {
             co_await wait_down(infinity);
             break;
     }
+    self.unlink(pid);
+    co_await self.receive(when([pid](const ExitMsg& m) { return m.from == pid; }, [](ExitMsg) {}))
+        .after(Duration::zero(), [] {});
 }
 
 Async<void> SupervisorServer::shut_down_from(Self self, ChildIt first, bool remove_temporary) {
@@ -286,7 +281,6 @@ Async<void> SupervisorServer::shut_down_all_dynamic(Self self) {
         const Pid pid = child.pid;
         const Shutdown how = dynamic_ ? child.spec.shutdown() : template_.shutdown();
         const MonitorRef ref = self.monitor(pid);
-        self.unlink(pid);
         const bool brutal = how.kind == Shutdown::Kind::brutal_kill;
         self.exit(pid, brutal ? ExitReason::kill() : ExitReason::shutdown());
         const Ticks deadline =
@@ -306,6 +300,8 @@ Async<void> SupervisorServer::shut_down_all_dynamic(Self self) {
                                                return waiting.count(d.ref) != 0;
                                            },
                                            [&](DownMsg d) {
+                                               // Linked until now, as in shut_down.
+                                               self.unlink(d.pid);
                                                waiting.erase(d.ref);
                                                return true;
                                            }))
@@ -322,7 +318,7 @@ Async<void> SupervisorServer::shut_down_all_dynamic(Self self) {
     for (SupChild& child : children_) {
         child.pid = Pid{};
     }
-    // Drain the EXITs the children sent before they were unlinked.
+    // Drain the EXITs the children sent before they were unlinked (unlink_flush).
     for (;;) {
         const bool more = co_await self.receive([](const ExitMsg&) { return true; })
                               .after(Duration::zero(), [] { return false; });
