@@ -376,7 +376,7 @@ Process harness(Self self, ChaosRun* run, Observer* observer, ModelSupervisor sp
         }
         // Look at the tree from a process of its own: a call to a supervisor that is going
         // down exits the caller.
-        const auto [pid, ref] = self.spawn_monitor(checker, self.pid(), root, &spec);
+        const MonitorRef ref = self.spawn_monitor(checker, self.pid(), root, &spec).second;
         const int verdict = co_await self.receive(
             [](Strength s) { return s.full ? 1 : 0; },
             when([ref](const DownMsg& d) { return d.ref == ref; }, [](DownMsg) { return -1; }));
