@@ -103,9 +103,10 @@ Pid Runtime::finish_spawn(detail::Proc* proc, detail::Proc* parent, SpawnOptions
     const Pid pid = proc->pid();
     const Pid parent_pid = parent != nullptr ? parent->pid() : Pid{};
     insert(proc);
-    trace({TraceKind::spawn, pid, parent_pid});
+    const std::string* path = proc->path();
+    trace({TraceKind::spawn, pid, parent_pid, 0, nullptr,
+           path != nullptr ? path->c_str() : nullptr});  // Interned: outlives the event.
     if (Interposer* hook = interposer(); hook != nullptr) {
-        const std::string* path = proc->path();
         proc->set_watch(hook->on_spawn(SpawnInfo{pid, parent_pid,
                                         path != nullptr ? std::string_view(*path) : std::string_view(),
                                         proc->kind()}));
