@@ -3,12 +3,12 @@
 # non-interactive: it asks dpkg which packages are missing, and touches apt only if some are.
 set -euo pipefail
 
-# Besides the compilers, CMake, Ninja and the four libraries bedlam links: clang-tidy and
+# Besides the compilers, CMake, Ninja and the libraries bedlam links: clang-tidy and
 # clang-format for the tidy preset and the house style, and libclang-rt-14-dev for the
 # sanitizer and libFuzzer runtimes of clang 14 (apt installs it only as a recommendation).
 packages=(
     g++ clang cmake ninja-build
-    libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev libcli11-dev
+    libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev libcli11-dev libyaml-cpp-dev
     clang-tidy clang-format libclang-rt-14-dev
 )
 

@@ -102,6 +102,9 @@ private:
     /// Rule 18: whether a significant child's own exit shuts the supervisor down.
     [[nodiscard]] bool auto_shutdown_due(bool significant) const;
     Async<ServerResult> on_exit(Self self, const ExitMsg& exit);
+    /// Traces a supervisor report (OTP logs these as supervisor_report).
+    static void report(Self self, TraceReport what, Pid child, const ExitReason* reason,
+                       const std::string& detail);
 
     Async<SupReply> do_start_child(Self self, ChildSpec spec, Any extra);
     Async<SupReply> do_terminate_child(Self self, const TerminateChildReq& req);
@@ -328,6 +331,12 @@ Async<void> SupervisorServer::shut_down_all_dynamic(Self self) {
     }
 }
 
+void SupervisorServer::report(Self self, TraceReport what, Pid child, const ExitReason* reason,
+                              const std::string& detail) {
+    self.runtime().trace({TraceKind::report, self.pid(), child, static_cast<std::uint64_t>(what),
+                          reason, detail.c_str()});
+}
+
 bool SupervisorServer::add_restart(Self self) {
     const std::int64_t now_s = self.now() / 1'000'000'000;
     restarts_.push_back(now_s);
@@ -343,6 +352,7 @@ Async<void> SupervisorServer::start_from(Self self, ChildIt it) {
     for (; it != children_.end(); ++it) {
         const StartResult r = co_await start(self, it);
         if (r.kind == StartResult::Kind::error) {
+            report(self, TraceReport::start_error, Pid{}, &r.reason, it->spec.id());
             set_restarting(it, true);
             cast(self, self.pid(), TryAgainRestart{it->serial});
             co_return;
@@ -363,6 +373,7 @@ Async<void> SupervisorServer::start_from(Self self, ChildIt it) {
 
 Async<ServerResult> SupervisorServer::restart(Self self, ChildIt it) {
     if (!add_restart(self)) {
+        report(self, TraceReport::shutdown, Pid{}, nullptr, "reached_max_restart_intensity");
         // Rule 9: the dead child is removed, the others stop in terminate, exit shutdown.
         if (!it->pid.valid()) {
             remove_child(it);
@@ -432,6 +443,9 @@ Async<ServerResult> SupervisorServer::on_exit(Self self, const ExitMsg& exit) {
     const Restart type = it->spec.restart();
     const bool again = type == Restart::permanent ||
                        (type == Restart::transient && !exit.reason.is_clean());  // Rule 4.
+    if (again || !exit.reason.is_clean()) {
+        report(self, TraceReport::child_terminated, exit.from, &exit.reason, it->spec.id());
+    }
     if (again) {
         co_return co_await restart(self, it);
     }

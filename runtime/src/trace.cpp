@@ -107,6 +107,8 @@ const char* to_string(TraceKind kind) noexcept {
             return "timeout";
         case TraceKind::fault:
             return "fault";
+        case TraceKind::report:
+            return "report";
     }
     return "?";
 }

@@ -25,6 +25,15 @@ enum class TraceKind : std::uint8_t {
     timer,      // a = target, x = timer reference: a timer fired
     timeout,    // a = process: a receive timed out
     fault,      // reserved for the chaos layer: a = target, x = fault kind, detail = description
+    report,     // a supervisor report (OTP's supervisor_report): a = supervisor, b = child,
+                // x = TraceReport, reason = the child's exit reason, detail = the child's id
+};
+
+/// What a `report` event reports, as OTP's supervisor reports name it (errorContext).
+enum class TraceReport : std::uint8_t {
+    child_terminated = 1,  // A child exited and the supervisor acts on it (restart or not).
+    shutdown = 2,          // The supervisor gives up: reached_max_restart_intensity.
+    start_error = 3,       // A (re)start of a child failed.
 };
 
 const char* to_string(TraceKind kind) noexcept;
