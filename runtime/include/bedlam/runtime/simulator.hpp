@@ -91,6 +91,8 @@ public:
     [[nodiscard]] std::vector<Pid> live_processes() const;
     /// Writes later trace events as JSON lines to `out` (nullptr stops).
     void set_trace_output(std::ostream* out) noexcept { trace_log_.set_output(out); }
+    /// Shows every later event to `listener` (nullptr: none).
+    void set_trace_listener(TraceListener* listener) noexcept { trace_log_.set_listener(listener); }
 
     TimerRef start_timer(Ticks delay, Pid target, detail::Envelope* e, bool as_send) override;
     std::optional<Ticks> cancel_timer(TimerRef ref) override;

@@ -68,6 +68,17 @@ constexpr std::uint64_t fnv1a(std::string_view s) noexcept {
     return h;
 }
 
+/// Sees every traced event as it happens (a scenario runner counting restarts and drops, say).
+/// Called on the simulator's thread; must not call back into the runtime.
+class TraceListener {
+public:
+    TraceListener() = default;
+    TraceListener(const TraceListener&) = delete;
+    TraceListener& operator=(const TraceListener&) = delete;
+    virtual ~TraceListener() = default;
+    virtual void on_event(Ticks time, const TraceEvent& event) = 0;
+};
+
 /// Folds events into a hash and optionally writes them as JSON lines. The hash is defined in
 /// docs/trace-format.md so that other tools can recompute it.
 class Trace {
@@ -82,6 +93,9 @@ public:
         hash_ = mix64(hash_ ^ digest(time, event));
         if (out_ != nullptr) {
             write_json(time, event);
+        }
+        if (listener_ != nullptr) {
+            listener_->on_event(time, event);
         }
         ++events_;
     }
@@ -102,6 +116,8 @@ public:
 
     /// Writes each later event to `out` as one JSON line; nullptr stops writing.
     void set_output(std::ostream* out) noexcept { out_ = out; }
+    /// Shows each later event to `listener`; nullptr stops it.
+    void set_listener(TraceListener* listener) noexcept { listener_ = listener; }
 
     [[nodiscard]] std::uint64_t hash() const noexcept { return hash_; }
     [[nodiscard]] std::uint64_t events() const noexcept { return events_; }
@@ -113,6 +129,7 @@ private:
     std::uint64_t hash_ = hash_seed;
     std::uint64_t events_ = 0;
     std::ostream* out_ = nullptr;
+    TraceListener* listener_ = nullptr;
 };
 
 }  // namespace bedlam

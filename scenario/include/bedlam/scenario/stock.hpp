@@ -1,0 +1,93 @@
+// Stock behaviours: the workers and clients a scenario can name. Each declares its parameters
+// (checked when the scenario loads) and how to start it. docs/scenarios.md lists them.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bedlam/runtime/process.hpp"
+#include "bedlam/runtime/supervisor.hpp"
+#include "bedlam/scenario/scenario.hpp"
+
+namespace bedlam::scenario {
+
+enum class ParamType : std::uint8_t {
+    integer,   // 42 (>= 0)
+    number,    // 0.5
+    duration,  // 250ms, 2s, 1.5s, 100us
+    text,      // any scalar
+    name,      // a registered name another process has
+    boolean,   // true / false
+    reason,    // normal, shutdown, {shutdown,why}, or an error term
+};
+const char* to_string(ParamType type) noexcept;
+
+struct Param {
+    const char* name;
+    ParamType type;
+    const char* default_value;  // nullptr: required.
+    const char* doc;
+};
+
+/// Counters a run keeps, for expectations and the run's summary. One per run.
+struct Metrics {
+    std::uint64_t calls = 0;            // Calls clients made...
+    std::uint64_t calls_ok = 0;         // ...answered in time,
+    std::uint64_t calls_timed_out = 0;  // ...timed out,
+    std::uint64_t calls_failed = 0;     // ...failed otherwise (no process, it died).
+    std::uint64_t items_produced = 0;   // Pipeline items a source made...
+    std::uint64_t items_delivered = 0;  // ...and a sink took.
+    std::uint64_t ticks = 0;            // Periodic workers' rounds.
+};
+
+/// What behaviours may touch during a run.
+struct RunContext {
+    Metrics metrics;
+};
+
+/// A behaviour's checked arguments (every declared parameter has a value: given or default).
+class Params {
+public:
+    Params() = default;
+    explicit Params(Args values) : values_(std::move(values)) {}
+    [[nodiscard]] std::int64_t integer(std::string_view name) const;
+    [[nodiscard]] double number(std::string_view name) const;
+    [[nodiscard]] Ticks duration(std::string_view name) const;
+    [[nodiscard]] const std::string& text(std::string_view name) const;
+    [[nodiscard]] bool boolean(std::string_view name) const;
+    [[nodiscard]] ExitReason reason(std::string_view name) const;
+
+private:
+    [[nodiscard]] const ArgValue& at(std::string_view name) const;
+    Args values_;
+};
+
+struct StockBehaviour {
+    const char* name;
+    const char* summary;
+    bool client;  // A workload client (runs outside the tree) rather than a worker.
+    ProcessKind kind;
+    std::vector<Param> params;
+    /// Workers: the supervisor's start function for child `id` at `path`.
+    std::function<StartFn(const Params& params, const std::string& path, RunContext* ctx)> worker;
+    /// Clients: spawns client number `n` (from 0) from `self`.
+    std::function<Pid(Self self, const Params& params, int n, RunContext* ctx)> spawn_client;
+};
+
+/// Every stock behaviour, in the order docs/scenarios.md lists them.
+const std::vector<StockBehaviour>& stock_behaviours();
+/// The behaviour called `name`, or nullptr.
+const StockBehaviour* find_behaviour(std::string_view name);
+
+/// Parses `250ms`, `2s`, `1.5s`, `100us`, `10ns`, `1m`, `never`; nullopt if malformed.
+std::optional<Ticks> parse_duration(std::string_view text);
+/// Parses an exit reason as OTP prints it: normal, shutdown, kill, {shutdown,T}, or anything
+/// else as an error term.
+ExitReason parse_reason(std::string_view text);
+/// Whether `text` is a valid value of `type`; if not, what was expected.
+std::optional<std::string> check_value(ParamType type, std::string_view text);
+
+}  // namespace bedlam::scenario

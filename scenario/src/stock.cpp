@@ -1,0 +1,505 @@
+#include "bedlam/scenario/stock.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <string>
+#include <utility>
+
+#include "bedlam/runtime.hpp"
+#include "bedlam/runtime/server.hpp"
+
+namespace bedlam::scenario {
+
+// -- Messages ------------------------------------------------------------------------------------
+
+/// A client's call to a counter or an echo server.
+struct Request {
+    std::string op;  // counter: "incr" or "get"; echo: anything.
+};
+struct Reply {
+    std::int64_t value = 0;
+};
+/// A pipeline item.
+struct Item {
+    std::uint64_t seq = 0;
+};
+
+}  // namespace bedlam::scenario
+
+BEDLAM_MESSAGE_NAME(bedlam::scenario::Request, "scenario.request");
+BEDLAM_MESSAGE_NAME(bedlam::scenario::Item, "scenario.item");
+
+namespace bedlam::scenario {
+
+namespace {
+
+
+Duration dur(Ticks t) { return Duration(t); }
+
+/// proc_lib's synchronous start for plain processes: the child sends Ready once it is set up;
+/// an EXIT first means it failed.
+struct Ready {
+    Pid pid;
+};
+
+Async<StartResult> await_ready(Self self, Pid pid) {
+    std::optional<ExitReason> died = co_await self.receive(
+        when([pid](const Ready& r) { return r.pid == pid; },
+             [](Ready) { return std::optional<ExitReason>(); }),
+        when([pid](const ExitMsg& m) { return m.from == pid; },
+             [](ExitMsg m) { return std::optional<ExitReason>(m.reason); }));
+    if (died) {
+        StartResult failed{StartResult::Kind::error, Pid{}, *died};
+        co_return failed;
+    }
+    co_return StartResult{StartResult::Kind::ok, pid, {}};
+}
+
+/// Plain workers run this loop between their own events: an exit signal (they trap exits, as
+/// gen_servers under supervisors do) from the parent ends them with its reason; one from
+/// elsewhere is ignored. Returns when `wait` has passed with nothing to do.
+Async<void> idle(Self self, Pid parent, Ticks wait) {
+    const Ticks until = self.now() + wait;
+    while (self.now() < until) {
+        std::optional<ExitMsg> m =
+            co_await self.receive([](ExitMsg e) { return std::optional<ExitMsg>(std::move(e)); })
+                .after(dur(until - self.now()), [] { return std::optional<ExitMsg>(); });
+        if (m && m->from == parent) {
+            self.exit(m->reason);
+        }
+    }
+}
+
+// -- counter and echo: servers ------------------------------------------------------------------
+
+class Counter final : public Server {
+public:
+    Async<ServerResult> handle_call(Self /*self*/, Message request, From /*from*/) override {
+        const Request* r = request.get<Request>();
+        if (r == nullptr) {
+            co_return ServerResult::stop(ExitReason::error("{bad_call,counter}"));
+        }
+        if (r->op == "incr") {
+            ++value_;
+        }
+        co_return ServerResult::reply_with(Reply{value_});  // Lost on a restart: no durable state.
+    }
+
+private:
+    std::int64_t value_ = 0;
+};
+
+class Echo final : public Server {
+public:
+    explicit Echo(Ticks delay) : delay_(delay) {}
+    Async<ServerResult> handle_call(Self self, Message /*request*/, From /*from*/) override {
+        if (delay_ > 0) {
+            co_await self.sleep(dur(delay_));
+        }
+        ++served_;
+        co_return ServerResult::reply_with(Reply{served_});
+    }
+
+private:
+    Ticks delay_;
+    std::int64_t served_ = 0;
+};
+
+template <typename Impl, typename... A>
+StartFn server_start(const std::string& name, A... args) {
+    return [name, args...](Self self, const Any& /*extra*/) {
+        return start_server<Impl>(self, StartOptions(name), args...);
+    };
+}
+
+// -- caller: a client ---------------------------------------------------------------------------
+
+Process caller(Self self, std::string target, std::string op, Ticks every, Ticks timeout,
+               RunContext* ctx) {
+    for (;;) {
+        co_await self.sleep(dur(every));
+        bool ok = false;
+        bool timed_out = false;
+        try {
+            Request request{op};
+            (void)co_await call<Reply>(self, ServerRef(target), std::move(request), dur(timeout));
+            ok = true;
+        } catch (const ExitException& e) {
+            // {timeout, {gen_server, call, ...}} or {noproc, ...}: the caller catches and goes on.
+            timed_out = e.reason.to_string().starts_with("{timeout,");
+        }
+        ++ctx->metrics.calls;  // Counted once it has an outcome: the run may end mid-call.
+        if (ok) {
+            ++ctx->metrics.calls_ok;
+        } else if (timed_out) {
+            ++ctx->metrics.calls_timed_out;
+        } else {
+            ++ctx->metrics.calls_failed;
+        }
+    }
+}
+
+// -- periodic, crashy, socket: plain workers ----------------------------------------------------
+
+Process periodic(Self self, Pid parent, std::string name, Ticks every, RunContext* ctx) {
+    self.trap_exit(true);
+    if (!name.empty()) {
+        self.register_name(name, self.pid());
+    }
+    self.send(parent, Ready{self.pid()});
+    for (;;) {
+        co_await idle(self, parent, every);
+        ++ctx->metrics.ticks;
+    }
+}
+
+Process crashy(Self self, Pid parent, Ticks after, ExitReason reason) {
+    self.trap_exit(true);
+    self.send(parent, Ready{self.pid()});
+    co_await idle(self, parent, after);
+    self.exit(reason);
+}
+
+/// Connects to `service` at start-up (a connect attempt takes `connect_timeout` when the service
+/// is down, then fails: the socket crashes, as a real one with nothing to talk to would), then
+/// checks the connection every `every` and crashes if it is lost.
+Process socket(Self self, Pid parent, std::string service, Ticks connect_timeout, Ticks every) {
+    self.trap_exit(true);
+    self.send(parent, Ready{self.pid()});
+    if (!service_available(service)) {
+        co_await idle(self, parent, connect_timeout);
+        self.exit(ExitReason::error("{connect_failed," + service + "}"));
+    }
+    for (;;) {
+        co_await idle(self, parent, every);
+        if (!service_available(service)) {
+            self.exit(ExitReason::error("{connection_lost," + service + "}"));
+        }
+    }
+}
+
+// -- stage: a pipeline stage -------------------------------------------------------------------
+
+/// Takes items and passes them to `next` (a registered name); with no `next` it is the sink.
+/// With `every` > 0 it is a source and makes an item each time. Sending to a name nobody holds
+/// fails, as in Erlang (badarg): the stage crashes, which is how a broken pipeline shows.
+Process stage(Self self, Pid parent, std::string name, std::string next, Ticks every,
+              RunContext* ctx) {
+    self.trap_exit(true);
+    self.register_name(name, self.pid());
+    self.send(parent, Ready{self.pid()});
+    Ticks next_item = every > 0 ? self.now() + every : 0;
+    for (;;) {
+        const Ticks wait = every > 0 ? std::max<Ticks>(0, next_item - self.now()) : 0;
+        std::optional<Item> item;
+        bool produce = false;
+        std::optional<ExitMsg> exit;
+        if (every > 0) {
+            co_await self
+                .receive([&](Item i) { item = i; },
+                         [&](ExitMsg e) { exit = std::move(e); })
+                .after(dur(wait), [&] { produce = true; });
+        } else {
+            co_await self.receive([&](Item i) { item = i; },
+                                  [&](ExitMsg e) { exit = std::move(e); });
+        }
+        if (exit) {
+            if (exit->from == parent) {
+                self.exit(exit->reason);
+            }
+            continue;
+        }
+        if (produce) {
+            next_item += every;
+            item = Item{++ctx->metrics.items_produced};
+        }
+        if (!item) {
+            continue;
+        }
+        if (next.empty()) {
+            ++ctx->metrics.items_delivered;
+        } else {
+            self.send(next, *item);
+        }
+    }
+}
+
+template <typename F, typename... A>
+StartFn process_start(F body, A... args) {
+    return [body, args...](Self self, const Any& /*extra*/) -> Async<StartResult> {
+        const Pid pid = self.spawn_link(body, self.pid(), args...);
+        return await_ready(self, pid);
+    };
+}
+
+/// A worker's registered name: `name` if given, else its id (the last segment of its path).
+std::string name_of(const Params& p, const std::string& path) {
+    const std::string& name = p.text("name");
+    if (!name.empty()) {
+        return name;
+    }
+    const std::size_t slash = path.rfind('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::vector<StockBehaviour> make_behaviours() {
+    std::vector<StockBehaviour> all;
+    all.push_back(StockBehaviour{
+        "counter",
+        "a gen_server holding a count: `incr` adds one and replies the count, `get` replies it; "
+        "the count starts at 0 on every (re)start",
+        false,
+        ProcessKind::server,
+        {{"name", ParamType::text, "", "registered name (default: the child's id)"}},
+        [](const Params& p, const std::string& path, RunContext*) {
+            return server_start<Counter>(name_of(p, path));
+        },
+        nullptr});
+    all.push_back(StockBehaviour{
+        "echo",
+        "a gen_server that answers every call after `delay`",
+        false,
+        ProcessKind::server,
+        {{"name", ParamType::text, "", "registered name (default: the child's id)"},
+         {"delay", ParamType::duration, "0ms", "how long each answer takes"}},
+        [](const Params& p, const std::string& path, RunContext*) {
+            return server_start<Echo>(name_of(p, path), p.duration("delay"));
+        },
+        nullptr});
+    all.push_back(StockBehaviour{
+        "periodic",
+        "a worker that does a round of work every `every` (counted in the run's summary)",
+        false,
+        ProcessKind::process,
+        {{"name", ParamType::text, "", "registered name (default: none)"},
+         {"every", ParamType::duration, "100ms", "time between rounds"}},
+        [](const Params& p, const std::string& /*path*/, RunContext* ctx) {
+            return process_start(periodic, p.text("name"), p.duration("every"), ctx);
+        },
+        nullptr});
+    all.push_back(StockBehaviour{
+        "crashy",
+        "a worker that crashes `after` its start with `reason`, every time: a restart does not "
+        "cure it",
+        false,
+        ProcessKind::process,
+        {{"after", ParamType::duration, "1s", "how long it lives"},
+         {"reason", ParamType::reason, "crashed", "its exit reason"}},
+        [](const Params& p, const std::string& /*path*/, RunContext*) {
+            return process_start(crashy, p.duration("after"), p.reason("reason"));
+        },
+        nullptr});
+    all.push_back(StockBehaviour{
+        "socket",
+        "a connection to an external service: while the service is down, connecting times out "
+        "and the socket crashes; once connected it crashes if the service goes away",
+        false,
+        ProcessKind::process,
+        {{"service", ParamType::text, nullptr, "the service (see `services`)"},
+         {"connect_timeout", ParamType::duration, "250ms", "how long a failed connect takes"},
+         {"every", ParamType::duration, "100ms", "how often it checks the connection"}},
+        [](const Params& p, const std::string& /*path*/, RunContext*) {
+            return process_start(socket, p.text("service"), p.duration("connect_timeout"),
+                                 p.duration("every"));
+        },
+        nullptr});
+    all.push_back(StockBehaviour{
+        "stage",
+        "a pipeline stage: passes items to `next`; without `next` it is the sink; with `every` "
+        "it is a source that makes an item each time. Sending to a stage that is down crashes "
+        "the sender",
+        false,
+        ProcessKind::process,
+        {{"name", ParamType::text, "", "registered name (default: the child's id)"},
+         {"next", ParamType::text, "", "the next stage's name (empty: this is the sink)"},
+         {"every", ParamType::duration, "0ms", "a source makes an item this often (0: not a source)"}},
+        [](const Params& p, const std::string& path, RunContext* ctx) {
+            return process_start(stage, name_of(p, path), p.text("next"), p.duration("every"),
+                                 ctx);
+        },
+        nullptr});
+    all.push_back(StockBehaviour{
+        "caller",
+        "a client that calls `target` every `every` with a time-out, and counts the calls that "
+        "succeed, time out or fail (a caller that catches the failure and goes on)",
+        true,
+        ProcessKind::process,
+        {{"target", ParamType::text, nullptr, "the server's registered name"},
+         {"op", ParamType::text, "incr", "the request (counter: incr or get)"},
+         {"every", ParamType::duration, "100ms", "time between calls"},
+         {"timeout", ParamType::duration, "50ms", "the call's time-out"}},
+        nullptr,
+        [](Self self, const Params& p, int /*n*/, RunContext* ctx) {
+            return self.spawn(caller, p.text("target"), p.text("op"), p.duration("every"),
+                              p.duration("timeout"), ctx);
+        }});
+    return all;
+}
+
+}  // namespace
+
+const char* to_string(ParamType type) noexcept {
+    switch (type) {
+        case ParamType::integer:
+            return "a whole number";
+        case ParamType::number:
+            return "a number";
+        case ParamType::duration:
+            return "a duration (like 250ms, 2s, 1.5s)";
+        case ParamType::text:
+            return "text";
+        case ParamType::name:
+            return "a registered name";
+        case ParamType::boolean:
+            return "true or false";
+        case ParamType::reason:
+            return "an exit reason";
+    }
+    return "?";
+}
+
+const std::vector<StockBehaviour>& stock_behaviours() {
+    static const std::vector<StockBehaviour> all = make_behaviours();  // Immutable once built.
+    return all;
+}
+
+const StockBehaviour* find_behaviour(std::string_view name) {
+    for (const StockBehaviour& b : stock_behaviours()) {
+        if (name == b.name) {
+            return &b;
+        }
+    }
+    return nullptr;
+}
+
+std::optional<Ticks> parse_duration(std::string_view text) {
+    if (text == "never" || text == "infinity") {
+        return chaos::never;
+    }
+    std::size_t digits = 0;
+    while (digits < text.size() &&
+           ((text[digits] >= '0' && text[digits] <= '9') || text[digits] == '.')) {
+        ++digits;
+    }
+    if (digits == 0 || digits == text.size()) {
+        return std::nullopt;
+    }
+    const std::string_view number = text.substr(0, digits);
+    const std::string_view unit = text.substr(digits);
+    std::int64_t scale = 0;
+    if (unit == "ns") {
+        scale = 1;
+    } else if (unit == "us") {
+        scale = 1'000;
+    } else if (unit == "ms") {
+        scale = 1'000'000;
+    } else if (unit == "s") {
+        scale = 1'000'000'000;
+    } else if (unit == "m" || unit == "min") {
+        scale = 60'000'000'000;
+    } else {
+        return std::nullopt;
+    }
+    // Whole and fractional parts apart, so 1.5s is exact.
+    const std::size_t dot = number.find('.');
+    std::int64_t whole = 0;
+    const std::string_view whole_text = number.substr(0, dot);
+    if (whole_text.empty() || std::from_chars(whole_text.data(), whole_text.data() + whole_text.size(),
+                                              whole).ptr != whole_text.data() + whole_text.size()) {
+        return std::nullopt;
+    }
+    Ticks ticks = whole * scale;
+    if (dot != std::string_view::npos) {
+        const std::string_view frac = number.substr(dot + 1);
+        if (frac.empty() || frac.find('.') != std::string_view::npos) {
+            return std::nullopt;
+        }
+        std::int64_t place = scale;
+        for (char c : frac) {
+            place /= 10;
+            ticks += (c - '0') * place;
+        }
+    }
+    return ticks;
+}
+
+ExitReason parse_reason(std::string_view text) {
+    if (text == "normal") {
+        return ExitReason::normal();
+    }
+    if (text == "shutdown") {
+        return ExitReason::shutdown();
+    }
+    if (text == "kill") {
+        return ExitReason::kill();
+    }
+    if (text.starts_with("{shutdown,") && text.ends_with("}")) {
+        return ExitReason::shutdown(std::string(text.substr(10, text.size() - 11)));
+    }
+    return ExitReason::error(std::string(text));
+}
+
+std::optional<std::string> check_value(ParamType type, std::string_view text) {
+    switch (type) {
+        case ParamType::integer: {
+            std::int64_t v = 0;
+            const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+            if (ec != std::errc() || end != text.data() + text.size() || v < 0) {
+                return std::string(to_string(type));
+            }
+            return std::nullopt;
+        }
+        case ParamType::number: {
+            const std::optional<Ticks> as_fixed = parse_duration(std::string(text) + "s");
+            if (!as_fixed) {
+                return std::string(to_string(type));
+            }
+            return std::nullopt;
+        }
+        case ParamType::duration:
+            if (!parse_duration(text)) {
+                return std::string(to_string(type));
+            }
+            return std::nullopt;
+        case ParamType::boolean:
+            if (text != "true" && text != "false") {
+                return std::string(to_string(type));
+            }
+            return std::nullopt;
+        case ParamType::text:
+        case ParamType::name:
+        case ParamType::reason:
+            return std::nullopt;
+    }
+    return std::nullopt;
+}
+
+const ArgValue& Params::at(std::string_view name) const {
+    const auto it = values_.find(std::string(name));
+    BEDLAM_ASSERT(it != values_.end());  // The loader fills every declared parameter.
+    return it->second;
+}
+
+std::int64_t Params::integer(std::string_view name) const {
+    std::int64_t v = 0;
+    const std::string& t = at(name).text;
+    std::from_chars(t.data(), t.data() + t.size(), v);
+    return v;
+}
+
+double Params::number(std::string_view name) const {
+    // Through the fixed-point duration parser: no locale, no strtod differences.
+    return static_cast<double>(parse_duration(at(name).text + "s").value_or(0)) / 1e9;
+}
+
+Ticks Params::duration(std::string_view name) const {
+    return parse_duration(at(name).text).value_or(0);
+}
+
+const std::string& Params::text(std::string_view name) const { return at(name).text; }
+
+bool Params::boolean(std::string_view name) const { return at(name).text == "true"; }
+
+ExitReason Params::reason(std::string_view name) const { return parse_reason(at(name).text); }
+
+}  // namespace bedlam::scenario
