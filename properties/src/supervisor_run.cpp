@@ -13,17 +13,13 @@ namespace {
 
 using Log = std::vector<std::string>;
 
-struct Ready {
-    Pid pid;
-};
-
 /// A child that traps exits, registers under its id, notes its start, and on its first exit
 /// signal notes it and exits with its reason.
 Process child(Self self, Log* log, std::string id, Pid starter) {
     self.trap_exit(true);
     self.register_name(id, self.pid());
     log->push_back("start " + id);
-    self.send(starter, Ready{self.pid()});
+    ack_started(self, starter);
     const ExitMsg m = co_await self.receive<ExitMsg>();
     log->push_back("stop " + id + " " + m.reason.to_string());
     self.exit(m.reason);
@@ -32,8 +28,7 @@ Process child(Self self, Log* log, std::string id, Pid starter) {
 /// Starts `child` and waits for it to be ready (proc_lib's synchronous start).
 Async<StartResult> start_child_process(Self self, Log* log, std::string id) {
     const Pid pid = self.spawn_link(child, log, std::move(id), self.pid());
-    co_await self.receive(when([pid](const Ready& r) { return r.pid == pid; }, [](Ready) {}));
-    co_return StartResult{StartResult::Kind::ok, pid, {}};
+    co_return co_await await_started(self, pid);
 }
 
 /// The child specs of `spec`'s children, nested supervisors included; workers register under

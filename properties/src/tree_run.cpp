@@ -112,9 +112,6 @@ private:
 
 // -- Messages ------------------------------------------------------------------------------------
 
-struct Ready {
-    Pid pid;
-};
 struct Started {  // Worker -> watcher.
     Pid pid;
     std::string name;
@@ -136,7 +133,7 @@ Process worker(Self self, std::string name, Pid starter) {
     self.register_name(name, self.pid());
     Started started{self.pid(), name};
     self.send("watcher", std::move(started));
-    self.send(starter, Ready{self.pid()});
+    ack_started(self, starter);
     for (;;) {
         std::optional<ExitMsg> m = co_await self.receive([](ExitMsg e) { return std::optional(e); })
                                        .after(std::chrono::milliseconds(100),
@@ -151,7 +148,7 @@ Process worker(Self self, std::string name, Pid starter) {
 /// down (a toxic failure: restarting it does not help).
 Process toxic_worker(Self self, Pid starter) {
     self.trap_exit(true);
-    self.send(starter, Ready{self.pid()});
+    ack_started(self, starter);
     for (;;) {
         std::optional<ExitMsg> m = co_await self.receive([](ExitMsg e) { return std::optional(e); })
                                        .after(toxic_check, [] { return std::optional<ExitMsg>(); });
@@ -164,29 +161,14 @@ Process toxic_worker(Self self, Pid starter) {
     }
 }
 
-/// proc_lib's synchronous start: waits for the new process to be ready, or for its EXIT if a
-/// fault kills it first (the supervisor traps exits).
-Async<StartResult> await_ready(Self self, Pid pid) {
-    std::optional<ExitReason> died = co_await self.receive(
-        when([pid](const Ready& r) { return r.pid == pid; },
-             [](Ready) { return std::optional<ExitReason>(); }),
-        when([pid](const ExitMsg& m) { return m.from == pid; },
-             [](ExitMsg m) { return std::optional<ExitReason>(m.reason); }));
-    if (died) {
-        StartResult failed{StartResult::Kind::error, Pid{}, *died};
-        co_return failed;
-    }
-    co_return StartResult{StartResult::Kind::ok, pid, {}};
-}
-
 Async<StartResult> start_worker(Self self, std::string name) {
     const Pid pid = self.spawn_link(worker, std::move(name), self.pid());
-    co_return co_await await_ready(self, pid);
+    co_return co_await await_started(self, pid);
 }
 
 Async<StartResult> start_toxic(Self self) {
     const Pid pid = self.spawn_link(toxic_worker, self.pid());
-    co_return co_await await_ready(self, pid);
+    co_return co_await await_started(self, pid);
 }
 
 std::vector<ChildSpec> child_specs(const ModelSupervisor& spec, const std::string& path) {

@@ -815,6 +815,21 @@ Async<StartResult> start_dynamic_supervisor(Self self, DynSupOptions options,
     return start_server<detail::SupervisorServer>(self, std::move(start), std::move(options));
 }
 
+void ack_started(Self self, Pid starter) { self.send(starter, StartedAck{self.pid()}); }
+
+Async<StartResult> await_started(Self self, Pid child) {
+    std::optional<ExitReason> died = co_await self.receive(
+        when([child](const StartedAck& a) { return a.pid == child; },
+             [](StartedAck) { return std::optional<ExitReason>(); }),
+        when([child](const ExitMsg& m) { return m.from == child; },
+             [](ExitMsg m) { return std::optional<ExitReason>(std::move(m.reason)); }));
+    if (died) {
+        StartResult failed{StartResult::Kind::error, Pid{}, std::move(*died)};
+        co_return failed;
+    }
+    co_return StartResult{StartResult::Kind::ok, child, {}};
+}
+
 ChildSpec supervisor_spec(std::string id, SupFlags flags, std::vector<ChildSpec> children) {
     ChildSpec spec(std::move(id), [flags, children](Self self, const Any& /*extra*/) {
         return start_supervisor(self, flags, children);

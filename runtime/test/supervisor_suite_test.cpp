@@ -118,6 +118,39 @@ TEST_P(SupervisorSuite, sup_start_ignore_temporary_child_start_child) {
                                 "[1,1,0,1]", "stop child2 shutdown", "sup exit shutdown"}));
 }
 
+// ack_started / await_started (proc_lib's handshake, §3.10): a child that acks starts; one that
+// exits before it acks fails the start with its reason, and start_child says so.
+Process acking_kid(Self self, Pid starter) {
+    ack_started(self, starter);
+    co_await self.receive<ExitMsg>();
+}
+
+Process failing_kid(Self /*self*/, Pid /*starter*/) {
+    throw ExitException{ExitReason::error("{bad_config,port}")};
+    co_return;
+}
+
+Process acked_start_root(Self self, Probe* probe) {
+    self.trap_exit(true);
+    const Pid sup = co_await start_sup(self, SupFlags(Strategy::one_for_one, 2, 3600));
+    ChildSpec good("good", [](Self s, const Any& /*extra*/) {
+        return await_started(s, s.spawn_link(acking_kid, s.pid()));
+    });
+    ChildSpec bad("bad", [](Self s, const Any& /*extra*/) {
+        return await_started(s, s.spawn_link(failing_kid, s.pid()));
+    });
+    probe->note(reply_text(co_await start_child(self, sup, good)));
+    probe->note(reply_text(co_await start_child(self, sup, bad)));
+    probe->note(show(co_await which_children(self, sup)));
+    co_await stop_sup(self, probe, sup);
+}
+
+TEST_P(SupervisorSuite, proc_lib_start_handshake) {
+    run(acked_start_root);
+    EXPECT_EQ(events(), (Events{"{ok,pid}", "{error,{bad_config,port}}", "[{good,pid}]",
+                                "sup exit shutdown"}));
+}
+
 /// Returns ignore the first time, then starts a kid (supervisor_1's start_child(ignore)).
 Async<StartResult> ignore_then_kid(Self self, Probe* probe, int* starts) {
     if ((*starts)++ == 0) {

@@ -36,25 +36,6 @@ namespace {
 
 Duration dur(Ticks t) { return Duration(t); }
 
-/// proc_lib's synchronous start for plain processes: the child sends Ready once it is set up;
-/// an EXIT first means it failed.
-struct Ready {
-    Pid pid;
-};
-
-Async<StartResult> await_ready(Self self, Pid pid) {
-    std::optional<ExitReason> died = co_await self.receive(
-        when([pid](const Ready& r) { return r.pid == pid; },
-             [](Ready) { return std::optional<ExitReason>(); }),
-        when([pid](const ExitMsg& m) { return m.from == pid; },
-             [](ExitMsg m) { return std::optional<ExitReason>(m.reason); }));
-    if (died) {
-        StartResult failed{StartResult::Kind::error, Pid{}, *died};
-        co_return failed;
-    }
-    co_return StartResult{StartResult::Kind::ok, pid, {}};
-}
-
 /// Plain workers run this loop between their own events: an exit signal (they trap exits, as
 /// gen_servers under supervisors do) from the parent ends them with its reason; one from
 /// elsewhere is ignored. Returns when `wait` has passed with nothing to do.
@@ -146,7 +127,7 @@ Process periodic(Self self, Pid parent, std::string name, Ticks every, RunContex
     if (!name.empty()) {
         self.register_name(name, self.pid());
     }
-    self.send(parent, Ready{self.pid()});
+    ack_started(self, parent);
     for (;;) {
         co_await idle(self, parent, every);
         ++ctx->metrics.ticks;
@@ -155,7 +136,7 @@ Process periodic(Self self, Pid parent, std::string name, Ticks every, RunContex
 
 Process crashy(Self self, Pid parent, Ticks after, ExitReason reason) {
     self.trap_exit(true);
-    self.send(parent, Ready{self.pid()});
+    ack_started(self, parent);
     co_await idle(self, parent, after);
     self.exit(reason);
 }
@@ -165,7 +146,7 @@ Process crashy(Self self, Pid parent, Ticks after, ExitReason reason) {
 /// checks the connection every `every` and crashes if it is lost.
 Process socket(Self self, Pid parent, std::string service, Ticks connect_timeout, Ticks every) {
     self.trap_exit(true);
-    self.send(parent, Ready{self.pid()});
+    ack_started(self, parent);
     if (!service_available(service)) {
         co_await idle(self, parent, connect_timeout);
         self.exit(ExitReason::error("{connect_failed," + service + "}"));
@@ -187,7 +168,7 @@ Process stage(Self self, Pid parent, std::string name, std::string next, Ticks e
               RunContext* ctx) {
     self.trap_exit(true);
     self.register_name(name, self.pid());
-    self.send(parent, Ready{self.pid()});
+    ack_started(self, parent);
     Ticks next_item = every > 0 ? self.now() + every : 0;
     for (;;) {
         const Ticks wait = every > 0 ? std::max<Ticks>(0, next_item - self.now()) : 0;
@@ -228,7 +209,7 @@ template <typename F, typename... A>
 StartFn process_start(F body, A... args) {
     return [body, args...](Self self, const Any& /*extra*/) -> Async<StartResult> {
         const Pid pid = self.spawn_link(body, self.pid(), args...);
-        return await_ready(self, pid);
+        return await_started(self, pid);
     };
 }
 

@@ -230,6 +230,16 @@ struct DynSupOptions {
 Async<StartResult> start_dynamic_supervisor(Self self, DynSupOptions options = DynSupOptions(),
                                             StartOptions start = StartOptions());
 
+/// proc_lib's start handshake for plain processes under a supervisor (otp-semantics §3.10): the
+/// start function spawns the child linked and awaits await_started(self, pid); the child calls
+/// ack_started(self, starter) once it is set up (proc_lib:init_ack). The result is {ok, Pid},
+/// or {error, Reason} if the child exits first; the starter must trap exits (supervisors do).
+struct StartedAck {
+    Pid pid;
+};
+void ack_started(Self self, Pid starter);
+Async<StartResult> await_started(Self self, Pid child);
+
 /// A child spec for a nested supervisor (type supervisor, shutdown infinity).
 ChildSpec supervisor_spec(std::string id, SupFlags flags, std::vector<ChildSpec> children);
 
