@@ -1,4 +1,4 @@
-// bedlam: the command-line tool. For now: `bedlam demo`.
+// bedlam: the command-line tool: `bedlam demo`, and `bedlam trace` / `bedlam diff` to read traces.
 // Exit codes: 0 success, 1 the run failed (e.g. deadlock), 2 bad input or usage.
 #include <CLI/CLI.hpp>
 
@@ -6,9 +6,11 @@
 #include <exception>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include "demo.hpp"
+#include "trace_commands.hpp"
 
 namespace {
 
@@ -81,6 +83,7 @@ int main(int argc, char** argv) {
     bool swarm = false;
     demo->add_flag("--swarm", swarm,
                    "Inject faults from a plan drawn from the seed (chaos swarm mode; docs/chaos.md)");
+    const bedlam::cli::TraceCommands trace_commands(app);  // `trace` and `diff`
 
     try {
         app.parse(argc, argv);
@@ -95,6 +98,9 @@ int main(int argc, char** argv) {
     try {
         if (demo->parsed()) {
             return run_demo_command(seed, policy, trace_path, swarm);
+        }
+        if (const std::optional<int> code = trace_commands.run_if_parsed()) {
+            return *code;
         }
     } catch (const std::exception& e) {
         std::cerr << "bedlam: " << e.what() << '\n';
