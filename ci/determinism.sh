@@ -3,7 +3,9 @@
 # a fault plan drawn from the seed): for seeds 1 2 3 the last line
 # (`seed=<S> hash=<16 hex>`) must match across two runs of BEDLAM_BIN (default: the debug
 # build) and one run of BEDLAM_CLANG_BIN (default: the clang build; skipped with a notice if
-# it is missing or set empty), and seeds 1 and 2 must hash differently. Exits 1 on a mismatch.
+# it is missing or set empty), and seeds 1 and 2 must hash differently. The same for
+# `bedlam run` over every shipped scenario (seeds 1 and 2, with and without --swarm). Exits 1
+# on a mismatch.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -73,6 +75,34 @@ for seed in 1 2 3; do
         failed=1
     fi
 done
+done
+
+# The shipped scenarios: `bedlam run FILE --seed S` (and with --swarm) must print the same last
+# line on every binary.
+for file in scenarios/*.yaml; do
+    for flags in "" "--swarm"; do
+        for seed in 1 2; do
+            lines=()
+            for i in "${!runs[@]}"; do
+                rc=0
+                # shellcheck disable=SC2086
+                timeout "$timeout_s" "${runs[i]}" run "$file" --seed "$seed" $flags >"$work/scenario.$i" || rc=$?
+                if ((rc != 0 && rc != 1 && rc != 3)); then
+                    echo "determinism: '${runs[i]} run $file --seed $seed $flags' exited with $rc"
+                    tail -n 5 "$work/scenario.$i"
+                    failed=1
+                fi
+                lines+=("$(tail -n 1 "$work/scenario.$i")")
+            done
+            for i in "${!lines[@]}"; do
+                if [[ "${lines[i]}" != "${lines[0]}" ]]; then
+                    echo "$file seed=$seed $flags MISMATCH: '${lines[0]}' vs '${lines[i]}' (${runs[i]})"
+                    failed=1
+                fi
+            done
+            echo "$file $flags ${lines[0]} ok (${#runs[@]} runs agree)"
+        done
+    done
 done
 
 for mode in plain swarm; do

@@ -1,5 +1,7 @@
-// bedlam: the command-line tool: `bedlam demo`, and `bedlam trace` / `bedlam diff` to read traces.
-// Exit codes: 0 success, 1 the run failed (e.g. deadlock), 2 bad input or usage.
+// bedlam: the command-line tool: `bedlam demo`; `bedlam run`, `check` and `replay` for scenario
+// files; `bedlam trace` / `bedlam diff` to read traces.
+// Exit codes: 0 success, 1 the run failed (e.g. deadlock, an expectation), 2 bad input or usage,
+// 3 a scenario's liveness failure.
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
@@ -10,6 +12,7 @@
 #include <string>
 
 #include "demo.hpp"
+#include "scenario_commands.hpp"
 #include "trace_commands.hpp"
 
 namespace {
@@ -84,6 +87,7 @@ int main(int argc, char** argv) {
     demo->add_flag("--swarm", swarm,
                    "Inject faults from a plan drawn from the seed (chaos swarm mode; docs/chaos.md)");
     const bedlam::cli::TraceCommands trace_commands(app);  // `trace` and `diff`
+    const bedlam::cli::ScenarioCommands scenario_commands(app);  // `run`, `check`, `replay`
 
     try {
         app.parse(argc, argv);
@@ -100,6 +104,9 @@ int main(int argc, char** argv) {
             return run_demo_command(seed, policy, trace_path, swarm);
         }
         if (const std::optional<int> code = trace_commands.run_if_parsed()) {
+            return *code;
+        }
+        if (const std::optional<int> code = scenario_commands.run_if_parsed()) {
             return *code;
         }
     } catch (const std::exception& e) {
