@@ -415,10 +415,12 @@ void Proc::terminate(ExitReason reason) {
     }
     if (links_) {
         const std::unique_ptr<ProcLinks> links = std::move(links_);
-        links->links.for_each([&](std::uint64_t /*id*/, Pid peer) {
+        // In creation order (pid and reference order), not the maps' hash order: a watcher
+        // with two monitors on this process gets their DOWNs in the order it set them.
+        links->links.for_each_in_key_order([&](std::uint64_t /*id*/, Pid peer) {
             runtime_->send_signal(peer, make_exit(*runtime_, pid_, reason, ExitVia::link));
         });
-        links->monitors_in.for_each([&](std::uint64_t ref, Pid watcher) {
+        links->monitors_in.for_each_in_key_order([&](std::uint64_t ref, Pid watcher) {
             runtime_->trace({TraceKind::down, pid_, watcher, ref, &reason});
             runtime_->send_signal(watcher, make_down(*runtime_, MonitorRef{ref}, pid_, reason));
         });

@@ -8,10 +8,12 @@
 // with every compiler, as the simulator's determinism requires.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "bedlam/runtime/assert.hpp"
 #include "bedlam/runtime/block_pool.hpp"
@@ -120,6 +122,26 @@ public:
     }
 
     /// Calls f(key, value) for every entry, in slot order. f must not change the map.
+    /// Calls f(key, value) in increasing key order (pids and references are allocated in
+    /// increasing order, so this is creation order): what a process's exit signals and DOWNs
+    /// follow, so that no hash order leaks into what other processes see. Copies and sorts only
+    /// when there are two entries or more.
+    template <typename F>
+    void for_each_in_key_order(F&& f) const {
+        if (size_ <= 1) {
+            for_each(f);
+            return;
+        }
+        std::vector<std::pair<std::uint64_t, V>> entries;
+        entries.reserve(size_);
+        for_each([&entries](std::uint64_t key, const V& value) { entries.emplace_back(key, value); });
+        std::sort(entries.begin(), entries.end(),
+                  [](const auto& a, const auto& b) { return a.first < b.first; });
+        for (const auto& [key, value] : entries) {
+            f(key, value);
+        }
+    }
+
     template <typename F>
     void for_each(F&& f) const {
         for (std::uint32_t i = 0; i < capacity_; ++i) {
