@@ -127,7 +127,7 @@ std::string write_record(const std::string& dir, const Scenario& s, const RunRep
         << "seed=" << r.seed << '\n'
         << "swarm=" << (swarm ? "true" : "false") << '\n'
         << "policy=" << (policy ? to_string(*policy) : "") << '\n'
-        << "hash=" << scenario::hex16(r.hash) << '\n';
+        << "hash=" << hash_text(r.hash) << '\n';
     for (const std::string& f : r.failures) {
         out << "failure=" << f << '\n';
     }
@@ -318,12 +318,12 @@ int ScenarioCommands::run_replay() const {
         std::cout << "replay: no hash to compare (give --hash)\n";
         return 0;
     }
-    if (scenario::hex16(r.hash) == record.hash) {
+    if (hash_text(r.hash) == record.hash) {
         std::cout << "replay: hash matches (" << record.hash << "): the run reproduced exactly\n";
         return 0;
     }
     std::cout << "replay: hash DIFFERS: recorded " << record.hash << ", got "
-              << scenario::hex16(r.hash)
+              << hash_text(r.hash)
               << " (a different build, or the scenario or code changed since)\n";
     return 1;
 }
@@ -512,7 +512,7 @@ int ScenarioCommands::run_check() const {
         }
         const Scenario& s = scenarios[tasks[t].scenario];
         std::cout << "FAILED " << s.file << " seed=" << tasks[t].seed
-                  << " hash=" << scenario::hex16(results[t].hash) << '\n';
+                  << " hash=" << hash_text(results[t].hash) << '\n';
         for (const std::string& f : results[t].failures) {
             std::cout << "    " << f << '\n';
         }

@@ -31,40 +31,17 @@ Async<StartResult> start_child_process(Self self, Log* log, std::string id) {
     co_return co_await await_started(self, pid);
 }
 
-/// The child specs of `spec`'s children, nested supervisors included; workers register under
-/// their paths.
-std::vector<ChildSpec> child_specs(const ModelSupervisor& spec, const std::string& path, Log* log,
-                                   SupFlags::Mutation mutation) {
-    std::vector<ChildSpec> children;
-    for (std::size_t i = 0; i < spec.children.size(); ++i) {
-        const ModelChild& model = spec.children[i];
-        const std::string id = child_id(i);
-        const std::string child_path = path.empty() ? id : path + "/" + id;
-        if (model.is_supervisor()) {
-            const ModelSupervisor& sub = *model.supervisor;
-            SupFlags flags(sub.strategy, sub.intensity, sub.period_s);
-            flags.mutation = mutation;
-            ChildSpec c = supervisor_spec(id, flags, child_specs(sub, child_path, log, mutation));
-            c.restart(model.restart);
-            children.push_back(std::move(c));
-            continue;
-        }
-        ChildSpec c(id, [log, child_path](Self s, const Any& /*extra*/) {
-            return start_child_process(s, log, child_path);
-        });
-        c.restart(model.restart);
-        if (model.brutal_kill) {
-            c.shutdown(Shutdown::brutal_kill());
-        }
-        children.push_back(std::move(c));
-    }
-    return children;
-}
-
 /// Starts the supervisor, waits for it to give up or for `end`, then shuts it down.
 Process root(Self self, Log* log, ModelSupervisor spec, Ticks end, SupFlags::Mutation mutation) {
     self.trap_exit(true);
-    std::vector<ChildSpec> children = child_specs(spec, "", log, mutation);
+    std::vector<ChildSpec> children = model_child_specs(
+        spec,
+        [log](const std::string& path) -> StartFn {
+            return [log, path](Self s, const Any& /*extra*/) {
+                return start_child_process(s, log, path);
+            };
+        },
+        mutation);
     SupFlags flags(spec.strategy, spec.intensity, spec.period_s);
     flags.mutation = mutation;
     const StartResult sup = co_await start_supervisor(self, flags, std::move(children));
@@ -86,6 +63,33 @@ Process root(Self self, Log* log, ModelSupervisor spec, Ticks end, SupFlags::Mut
 }
 
 }  // namespace
+
+std::vector<ChildSpec> model_child_specs(const ModelSupervisor& sup, const WorkerStart& worker,
+                                         SupFlags::Mutation mutation, const std::string& path) {
+    std::vector<ChildSpec> children;
+    for (std::size_t i = 0; i < sup.children.size(); ++i) {
+        const ModelChild& model = sup.children[i];
+        const std::string id = child_id(i);
+        const std::string child_path = path.empty() ? id : path + "/" + id;
+        if (model.is_supervisor()) {
+            const ModelSupervisor& sub = *model.supervisor;
+            SupFlags flags(sub.strategy, sub.intensity, sub.period_s);
+            flags.mutation = mutation;
+            ChildSpec c = supervisor_spec(id, flags,
+                                          model_child_specs(sub, worker, mutation, child_path));
+            c.restart(model.restart);
+            children.push_back(std::move(c));
+            continue;
+        }
+        ChildSpec c(id, worker(child_path));
+        c.restart(model.restart);
+        if (model.brutal_kill) {
+            c.shutdown(Shutdown::brutal_kill());
+        }
+        children.push_back(std::move(c));
+    }
+    return children;
+}
 
 chaos::Plan plan_of(const ModelSupervisor& sup, const std::vector<ModelExit>& exits) {
     const std::vector<std::string> paths = worker_paths(sup);

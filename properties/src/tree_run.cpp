@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "bedlam/chaos/injector.hpp"
+#include "bedlam/properties/supervisor_run.hpp"
 #include "bedlam/runtime.hpp"
 #include "bedlam/runtime/supervisor.hpp"
 
@@ -171,32 +172,6 @@ Async<StartResult> start_toxic(Self self) {
     co_return co_await await_started(self, pid);
 }
 
-std::vector<ChildSpec> child_specs(const ModelSupervisor& spec, const std::string& path) {
-    std::vector<ChildSpec> children;
-    for (std::size_t i = 0; i < spec.children.size(); ++i) {
-        const ModelChild& model = spec.children[i];
-        const std::string id = child_id(i);
-        const std::string child_path = path.empty() ? id : path + "/" + id;
-        if (model.is_supervisor()) {
-            const ModelSupervisor& sub = *model.supervisor;
-            ChildSpec c = supervisor_spec(id, SupFlags(sub.strategy, sub.intensity, sub.period_s),
-                                          child_specs(sub, child_path));
-            c.restart(model.restart);
-            children.push_back(std::move(c));
-            continue;
-        }
-        ChildSpec c(id, [child_path](Self s, const Any& /*extra*/) {
-            return start_worker(s, child_path);
-        });
-        c.restart(model.restart);
-        if (model.brutal_kill) {
-            c.shutdown(Shutdown::brutal_kill());
-        }
-        children.push_back(std::move(c));
-    }
-    return children;
-}
-
 /// Monitors every worker that reports, counts DOWNs per monitor, and every `poll` checks that
 /// each name it knows is free or held by a live process.
 Process watcher(Self self, ChaosRun* run, Ticks poll) {
@@ -311,7 +286,10 @@ Process harness(Self self, ChaosRun* run, Observer* observer, ModelSupervisor sp
     self.trap_exit(true);
     const Pid watcher_pid = self.spawn(watcher, run, options.poll);
     self.register_name("watcher", watcher_pid);  // Before any worker sends to it.
-    std::vector<ChildSpec> children = child_specs(spec, "");
+    std::vector<ChildSpec> children =
+        model_child_specs(spec, [](const std::string& path) -> StartFn {
+            return [path](Self s, const Any& /*extra*/) { return start_worker(s, path); };
+        });
     if (options.toxic) {
         ChildSpec toxic("toxic", [](Self s, const Any& /*extra*/) { return start_toxic(s); });
         if (options.tethered) {

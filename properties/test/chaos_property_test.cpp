@@ -38,7 +38,7 @@ constexpr Ticks s = 1'000'000'000;
 std::string report(const ModelSupervisor& tree, const chaos::Plan& plan, std::uint64_t seed,
                    const ChaosRun& run) {
     std::string out = "tree: " + describe(tree) + "\n" + chaos::describe(plan) +
-                      "simulator seed=" + std::to_string(seed) + " hash=" + hex(run.hash) +
+                      "simulator seed=" + std::to_string(seed) + " hash=" + hash_text(run.hash) +
                       "\nroot gave up: " + (run.root_gave_up ? "yes" : "no") +
                       ", healed at: " +
                       (run.healed_at ? chaos::time_text(*run.healed_at) : std::string("never")) +

@@ -41,16 +41,6 @@ inline std::string describe(const ModelSupervisor& sup) {
     return out + "]";
 }
 
-/// 16 hex digits, as run lines print trace hashes.
-inline std::string hex(std::uint64_t v) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out(16, '0');
-    for (int i = 15; i >= 0; --i, v >>= 4) {
-        out[static_cast<std::size_t>(i)] = digits[v & 0xf];
-    }
-    return out;
-}
-
 // RapidCheck prints counterexamples with these.
 inline void showValue(const ModelSupervisor& sup, std::ostream& os) { os << describe(sup); }
 inline void showValue(const ModelExit& e, std::ostream& os) {
@@ -153,8 +143,8 @@ inline void check_against_model(const ModelSupervisor& sup, const std::vector<Mo
     const std::vector<std::string> expected = expected_log(sup, exits, end);
     const SupervisorRun run = run_supervisor(sup, exits, end, seed, mutation);
     RC_LOG() << describe(sup) << "\n"
-             << chaos::describe(run.plan) << "simulator seed=" << seed << " hash=" << std::hex
-             << run.hash << std::dec << "\n  expected:\n"
+             << chaos::describe(run.plan) << "simulator seed=" << seed << " hash=" << hash_text(run.hash)
+             << "\n  expected:\n"
              << show(expected) << "  got:\n"
              << show(run.log);
     RC_ASSERT(run.log == expected);

@@ -13,14 +13,9 @@
 #include <string_view>
 
 #include "bedlam/properties/seeded.hpp"
+#include "bedlam/runtime/trace.hpp"
 
 namespace {
-
-std::string hex(std::uint64_t v) {
-    char buf[17];
-    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-    return buf;
-}
 
 bool parse(std::string_view text, std::uint64_t* out) {
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
@@ -67,12 +62,12 @@ int main(int argc, char** argv) {
         mix(c.model_hash);
         mix(c.chaos_hash);
         std::printf("seed=%llu model=%s chaos=%s verdict=%s%s%s\n",
-                    static_cast<unsigned long long>(seed), hex(c.model_hash).c_str(),
-                    hex(c.chaos_hash).c_str(), c.pass ? "pass" : "fail",
+                    static_cast<unsigned long long>(seed), bedlam::hash_text(c.model_hash).c_str(),
+                    bedlam::hash_text(c.chaos_hash).c_str(), c.pass ? "pass" : "fail",
                     c.pass ? "" : " # ", c.failure.c_str());
         failed += c.pass ? 0 : 1;
     }
     std::printf("seeds=%llu..%llu hash=%s failed=%d\n", static_cast<unsigned long long>(from),
-                static_cast<unsigned long long>(from + count - 1), hex(combined).c_str(), failed);
+                static_cast<unsigned long long>(from + count - 1), bedlam::hash_text(combined).c_str(), failed);
     return failed == 0 ? 0 : 1;
 }

@@ -44,7 +44,20 @@ void put_json_string(std::string& out, std::string_view s) {
     out += '"';
 }
 
+void append_hash_text(std::string& out, std::uint64_t hash) {
+    for (int shift = 60; shift >= 0; shift -= 4) {
+        out += hex_digits[(hash >> static_cast<unsigned>(shift)) & 0xfU];
+    }
+}
+
 }  // namespace
+
+std::string hash_text(std::uint64_t hash) {
+    std::string out;
+    out.reserve(16);
+    append_hash_text(out, hash);
+    return out;
+}
 
 // Formats the line into a buffer and writes it once: writing field by field through the stream
 // cost several times more.
@@ -72,9 +85,7 @@ void Trace::write_json(Ticks time, const TraceEvent& event) {
         put_json_string(line, event.detail);
     }
     line += ",\"h\":\"";
-    for (int shift = 60; shift >= 0; shift -= 4) {
-        line += hex_digits[(hash_ >> static_cast<unsigned>(shift)) & 0xfU];
-    }
+    append_hash_text(line, hash_);
     line += "\"}\n";
     out_->write(line.data(), static_cast<std::streamsize>(line.size()));
 }

@@ -8,18 +8,10 @@
 #include "bedlam/chaos/glob.hpp"
 #include "bedlam/chaos/injector.hpp"
 #include "bedlam/runtime.hpp"
+#include "bedlam/runtime/flat_map.hpp"
 #include "bedlam/runtime/supervisor.hpp"
 
 namespace bedlam::scenario {
-
-std::string hex16(std::uint64_t v) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out(16, '0');
-    for (int i = 15; i >= 0; --i, v >>= 4) {
-        out[static_cast<std::size_t>(i)] = digits[v & 0xf];
-    }
-    return out;
-}
 
 int RunReport::exit_code() const noexcept {
     switch (verdict) {
@@ -34,7 +26,7 @@ int RunReport::exit_code() const noexcept {
 }
 
 std::string RunReport::last_line() const {
-    return "seed=" + std::to_string(seed) + " hash=" + hex16(hash) +
+    return "seed=" + std::to_string(seed) + " hash=" + hash_text(hash) +
            " verdict=" + (verdict == Verdict::pass ? "pass" : "fail");
 }
 
@@ -100,14 +92,14 @@ public:
                 break;
             case TraceKind::send:
                 if (e.detail != nullptr && std::string_view(e.detail) == "message") {
-                    in_flight_.insert(e.x);
+                    in_flight_.insert(e.x, true);
                 }
                 break;
             case TraceKind::deliver:
                 in_flight_.erase(e.x);
                 break;
             case TraceKind::drop:
-                if (in_flight_.erase(e.x) != 0) {
+                if (in_flight_.erase(e.x)) {
                     ++lost_;
                 }
                 break;
@@ -149,7 +141,9 @@ private:
     std::map<std::string, int> live_;
     std::vector<std::string> gave_up_;
     std::vector<std::string> violations_;
-    std::set<std::uint64_t> in_flight_;  // Sequence numbers of messages sent, not yet delivered.
+    // Sequence numbers (never 0) of messages sent and not yet delivered: an open-addressing set,
+    // since every message of the run passes through it.
+    detail::FlatMap64<bool> in_flight_;
     std::uint64_t lost_ = 0;
     Ticks last_spawn_ = 0;
 };

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,15 @@ struct SupervisorRun {
     std::uint64_t hash = 0;
     chaos::Plan plan;  // The exits, as the chaos layer carried them out.
 };
+
+/// Starts the worker at `path` (the ids from the root down joined by `/`).
+using WorkerStart = std::function<StartFn(const std::string& path)>;
+
+/// The child specs of `sup`'s children, nested supervisors included (each with `mutation`):
+/// ids `c<i>`, the model's restart types, brutal_kill or the default time-out for workers.
+std::vector<ChildSpec> model_child_specs(const ModelSupervisor& sup, const WorkerStart& worker,
+                                         SupFlags::Mutation mutation = SupFlags::Mutation::none,
+                                         const std::string& path = "");
 
 /// The exits as a chaos plan: a kill or an exit signal at each time, aimed at the worker's
 /// registered name (its path).

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <string>
 #include <string_view>
 
 #include "bedlam/runtime/types.hpp"
@@ -37,6 +38,9 @@ enum class TraceReport : std::uint8_t {
 };
 
 const char* to_string(TraceKind kind) noexcept;
+
+/// A trace hash as trace lines and run lines print it: 16 lowercase hex digits.
+std::string hash_text(std::uint64_t hash);
 
 struct TraceEvent {
     TraceEvent(TraceKind k, Pid a_pid, Pid b_pid = {}, std::uint64_t extra = 0,

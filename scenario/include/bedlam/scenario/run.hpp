@@ -51,7 +51,4 @@ struct RunReport {
 
 RunReport run(const Scenario& scenario, const RunOptions& options);
 
-/// 16 lowercase hex digits.
-std::string hex16(std::uint64_t v);
-
 }  // namespace bedlam::scenario
