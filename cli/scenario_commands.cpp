@@ -66,6 +66,13 @@ void print_run(std::ostream& out, const Scenario& s, const RunReport& r) {
         out << "pipeline: " << m.items_produced << " items made, " << m.items_delivered
             << " delivered\n";
     }
+    if (!m.counters.empty()) {
+        out << "counted:";
+        for (const auto& [name, n] : m.counters) {
+            out << ' ' << name << '=' << n;
+        }
+        out << '\n';
+    }
     out << "messages lost: " << r.messages_lost << ", events: " << r.events
         << ", virtual time: " << chaos::time_text(r.virtual_time) << '\n';
     out << r.last_line() << std::endl;

@@ -57,6 +57,8 @@ std::string Expectation::describe() const {
         }
         case Kind::no_message_lost:
             return "no_message_lost";
+        case Kind::metric:
+            return "metric " + path + " in " + std::to_string(min) + ".." + std::to_string(max);
     }
     return "?";
 }
@@ -648,6 +650,15 @@ private:
             if (std::optional<std::string> bad = chaos::glob_error(e.path)) {
                 problem(value, "bad path pattern `" + e.path + "`: " + *bad);
             }
+        } else if (kind == "metric") {
+            keys(n, "`metric`", {"metric", "min", "max"});
+            e.kind = Expectation::Kind::metric;
+            e.path = text(n, "metric", "");
+            e.min = integer<int>(n, "min", 0, 0, 1'000'000'000);
+            e.max = integer<int>(n, "max", 1'000'000'000, 0, 1'000'000'000);
+            if (e.max < e.min) {
+                problem(n, "`max` must be >= `min`");
+            }
         } else if (kind == "healthy_within") {
             keys(n, "`healthy_within`", {kind});
             e.kind = Expectation::Kind::healthy_within;
@@ -666,7 +677,7 @@ private:
             problem(n.begin()->first,
                     "unknown expectation `" + kind +
                         "` (expected one of: alive, restarts, gave_up, did_not_give_up, "
-                        "healthy_within, calls_succeeded, no_message_lost)");
+                        "healthy_within, calls_succeeded, no_message_lost, metric)");
         }
         return e;
     }
@@ -684,36 +695,52 @@ private:
                 problem(svc.at, "duplicate service `" + svc.name + "`");
             }
         }
+        std::set<std::string> metrics;  // What `metric:` expectations may name.
+        for (const char* m : Metrics::builtin_names()) {
+            metrics.insert(m);
+        }
         walk_workers(s.tree, [&](const ChildNode& c) {
+            const StockBehaviour* b = find_behaviour(c.behaviour);
+            if (b == nullptr) {
+                return;  // Reported where it was read.
+            }
             const auto name = c.args.find("name");
             if (name != c.args.end() && !name->second.text.empty()) {
                 names.insert(name->second.text);
-            } else if (c.behaviour == "counter" || c.behaviour == "echo" || c.behaviour == "stage") {
+            } else if (b->registers_by_id) {
                 names.insert(c.id);
             }
         });
-        walk_workers(s.tree, [&](const ChildNode& c) {
-            const auto svc = c.args.find("service");
-            if (svc != c.args.end() && services.count(svc->second.text) == 0) {
-                problem(svc->second.at, "unknown service `" + svc->second.text +
-                                            "` (declare it under `services`)");
+        // Arguments naming a registered name or a service must name one that exists.
+        auto check_refs = [&](const std::string& behaviour, const Args& args) {
+            const StockBehaviour* b = find_behaviour(behaviour);
+            if (b == nullptr) {
+                return;
             }
-            const auto next = c.args.find("next");
-            if (next != c.args.end() && !next->second.text.empty() &&
-                names.count(next->second.text) == 0) {
-                problem(next->second.at, "no worker is registered as `" + next->second.text + "`");
+            for (const MetricInfo& m : b->metrics) {
+                metrics.insert(m.name);
             }
-        });
+            for (const Param& p : b->params) {
+                const auto it = args.find(p.name);
+                if (it == args.end() || it->second.text.empty()) {
+                    continue;
+                }
+                const ArgValue& v = it->second;
+                if (p.type == ParamType::service && services.count(v.text) == 0) {
+                    problem(v.at, "unknown service `" + v.text + "` (declare it under `services`)");
+                } else if (p.type == ParamType::name && names.count(v.text) == 0) {
+                    problem(v.at, "no worker is registered as `" + v.text +
+                                      "` (servers register under their id or `name`)");
+                }
+            }
+        };
+        walk_workers(s.tree, [&](const ChildNode& c) { check_refs(c.behaviour, c.args); });
         std::set<std::string> client_ids;
         for (const Client& c : s.workload) {
             if (!client_ids.insert(c.id).second) {
                 problem(c.at, "duplicate workload id `" + c.id + "`");
             }
-            const auto target = c.args.find("target");
-            if (target != c.args.end() && names.count(target->second.text) == 0) {
-                problem(target->second.at, "no worker is registered as `" + target->second.text +
-                                               "` (servers register under their id or `name`)");
-            }
+            check_refs(c.behaviour, c.args);
         }
         for (const Expectation& e : s.expectations) {
             const bool exact = e.kind == Expectation::Kind::alive ||
@@ -726,6 +753,14 @@ private:
                  e.kind == Expectation::Kind::did_not_give_up) &&
                 !is_supervisor_path(s, e.path) && !e.path.empty()) {
                 problem(e.at, "`" + e.path + "` is not a supervisor");
+            }
+            if (e.kind == Expectation::Kind::metric && metrics.count(e.path) == 0) {
+                std::string known;
+                for (const std::string& m : metrics) {
+                    known += (known.empty() ? "" : ", ") + m;
+                }
+                problem(e.at, "no behaviour of this scenario counts `" + e.path +
+                                  "` (metrics here: " + known + ")");
             }
             if (e.kind == Expectation::Kind::restarts &&
                 std::none_of(paths.begin(), paths.end(),

@@ -464,6 +464,12 @@ RunReport run(const Scenario& s, const RunOptions& options) {
                 ok = report.messages_lost == 0;
                 why = std::to_string(report.messages_lost) + " messages lost";
                 break;
+            case Expectation::Kind::metric: {
+                const std::uint64_t v = report.metrics.value(e.path);
+                ok = v >= static_cast<std::uint64_t>(e.min) && v <= static_cast<std::uint64_t>(e.max);
+                why = e.path + " = " + std::to_string(v);
+                break;
+            }
         }
         (ok ? report.passed : report.failures)
             .push_back(e.describe() + (ok ? "" : " FAILED: ") + (ok ? "" : why) + " (" +

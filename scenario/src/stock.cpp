@@ -7,6 +7,7 @@
 
 #include "bedlam/runtime.hpp"
 #include "bedlam/runtime/server.hpp"
+#include "stock_support.hpp"
 
 namespace bedlam::scenario {
 
@@ -31,14 +32,8 @@ BEDLAM_MESSAGE_NAME(bedlam::scenario::Item, "scenario.item");
 
 namespace bedlam::scenario {
 
-namespace {
+namespace stock {
 
-
-Duration dur(Ticks t) { return Duration(t); }
-
-/// Plain workers run this loop between their own events: an exit signal (they trap exits, as
-/// gen_servers under supervisors do) from the parent ends them with its reason; one from
-/// elsewhere is ignored. Returns when `wait` has passed with nothing to do.
 Async<void> idle(Self self, Pid parent, Ticks wait) {
     const Ticks until = self.now() + wait;
     while (self.now() < until) {
@@ -50,6 +45,17 @@ Async<void> idle(Self self, Pid parent, Ticks wait) {
         }
     }
 }
+
+std::string name_of(const Params& p, const std::string& path) {
+    const std::string& name = p.text("name");
+    if (!name.empty()) {
+        return name;
+    }
+    const std::size_t slash = path.rfind('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+namespace {
 
 // -- counter and echo: servers ------------------------------------------------------------------
 
@@ -85,13 +91,6 @@ private:
     Ticks delay_;
     std::int64_t served_ = 0;
 };
-
-template <typename Impl, typename... A>
-StartFn server_start(const std::string& name, A... args) {
-    return [name, args...](Self self, const Any& /*extra*/) {
-        return start_server<Impl>(self, StartOptions(name), args...);
-    };
-}
 
 // -- caller: a client ---------------------------------------------------------------------------
 
@@ -205,26 +204,10 @@ Process stage(Self self, Pid parent, std::string name, std::string next, Ticks e
     }
 }
 
-template <typename F, typename... A>
-StartFn process_start(F body, A... args) {
-    return [body, args...](Self self, const Any& /*extra*/) -> Async<StartResult> {
-        const Pid pid = self.spawn_link(body, self.pid(), args...);
-        return await_started(self, pid);
-    };
-}
+}  // namespace
 
-/// A worker's registered name: `name` if given, else its id (the last segment of its path).
-std::string name_of(const Params& p, const std::string& path) {
-    const std::string& name = p.text("name");
-    if (!name.empty()) {
-        return name;
-    }
-    const std::size_t slash = path.rfind('/');
-    return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-std::vector<StockBehaviour> make_behaviours() {
-    std::vector<StockBehaviour> all;
+void add_core_behaviours(std::vector<StockBehaviour>* out) {
+    std::vector<StockBehaviour>& all = *out;
     all.push_back(StockBehaviour{
         "counter",
         "a gen_server holding a count: `incr` adds one and replies the count, `get` replies it; "
@@ -235,7 +218,9 @@ std::vector<StockBehaviour> make_behaviours() {
         [](const Params& p, const std::string& path, RunContext*) {
             return server_start<Counter>(name_of(p, path));
         },
-        nullptr});
+        nullptr,
+        true,
+        {}});
     all.push_back(StockBehaviour{
         "echo",
         "a gen_server that answers every call after `delay`",
@@ -246,7 +231,9 @@ std::vector<StockBehaviour> make_behaviours() {
         [](const Params& p, const std::string& path, RunContext*) {
             return server_start<Echo>(name_of(p, path), p.duration("delay"));
         },
-        nullptr});
+        nullptr,
+        true,
+        {}});
     all.push_back(StockBehaviour{
         "periodic",
         "a worker that does a round of work every `every` (counted in the run's summary)",
@@ -257,7 +244,9 @@ std::vector<StockBehaviour> make_behaviours() {
         [](const Params& p, const std::string& /*path*/, RunContext* ctx) {
             return process_start(periodic, p.text("name"), p.duration("every"), ctx);
         },
-        nullptr});
+        nullptr,
+        false,
+        {}});
     all.push_back(StockBehaviour{
         "crashy",
         "a worker that crashes `after` its start with `reason`, every time: a restart does not "
@@ -269,21 +258,25 @@ std::vector<StockBehaviour> make_behaviours() {
         [](const Params& p, const std::string& /*path*/, RunContext*) {
             return process_start(crashy, p.duration("after"), p.reason("reason"));
         },
-        nullptr});
+        nullptr,
+        false,
+        {}});
     all.push_back(StockBehaviour{
         "socket",
         "a connection to an external service: while the service is down, connecting times out "
         "and the socket crashes; once connected it crashes if the service goes away",
         false,
         ProcessKind::process,
-        {{"service", ParamType::text, nullptr, "the service (see `services`)"},
+        {{"service", ParamType::service, nullptr, "the service (see `services`)"},
          {"connect_timeout", ParamType::duration, "250ms", "how long a failed connect takes"},
          {"every", ParamType::duration, "100ms", "how often it checks the connection"}},
         [](const Params& p, const std::string& /*path*/, RunContext*) {
             return process_start(socket, p.text("service"), p.duration("connect_timeout"),
                                  p.duration("every"));
         },
-        nullptr});
+        nullptr,
+        false,
+        {}});
     all.push_back(StockBehaviour{
         "stage",
         "a pipeline stage: passes items to `next`; without `next` it is the sink; with `every` "
@@ -292,20 +285,22 @@ std::vector<StockBehaviour> make_behaviours() {
         false,
         ProcessKind::process,
         {{"name", ParamType::text, "", "registered name (default: the child's id)"},
-         {"next", ParamType::text, "", "the next stage's name (empty: this is the sink)"},
+         {"next", ParamType::name, "", "the next stage's name (empty: this is the sink)"},
          {"every", ParamType::duration, "0ms", "a source makes an item this often (0: not a source)"}},
         [](const Params& p, const std::string& path, RunContext* ctx) {
             return process_start(stage, name_of(p, path), p.text("next"), p.duration("every"),
                                  ctx);
         },
-        nullptr});
+        nullptr,
+        true,
+        {}});
     all.push_back(StockBehaviour{
         "caller",
         "a client that calls `target` every `every` with a time-out, and counts the calls that "
         "succeed, time out or fail (a caller that catches the failure and goes on)",
         true,
         ProcessKind::process,
-        {{"target", ParamType::text, nullptr, "the server's registered name"},
+        {{"target", ParamType::name, nullptr, "the server's registered name"},
          {"op", ParamType::text, "incr", "the request (counter: incr or get)"},
          {"every", ParamType::duration, "100ms", "time between calls"},
          {"timeout", ParamType::duration, "50ms", "the call's time-out"}},
@@ -313,7 +308,20 @@ std::vector<StockBehaviour> make_behaviours() {
         [](Self self, const Params& p, int /*n*/, RunContext* ctx) {
             return self.spawn(caller, p.text("target"), p.text("op"), p.duration("every"),
                               p.duration("timeout"), ctx);
-        }});
+        },
+        false,
+        {}});
+}
+
+}  // namespace stock
+
+namespace {
+
+std::vector<StockBehaviour> make_behaviours() {
+    std::vector<StockBehaviour> all;
+    stock::add_core_behaviours(&all);
+    stock::add_agent_behaviours(&all);
+    stock::add_system_behaviours(&all);
     return all;
 }
 
@@ -331,6 +339,8 @@ const char* to_string(ParamType type) noexcept {
             return "text";
         case ParamType::name:
             return "a registered name";
+        case ParamType::service:
+            return "a service";
         case ParamType::boolean:
             return "true or false";
         case ParamType::reason:
@@ -449,10 +459,41 @@ std::optional<std::string> check_value(ParamType type, std::string_view text) {
             return std::nullopt;
         case ParamType::text:
         case ParamType::name:
+        case ParamType::service:
         case ParamType::reason:
             return std::nullopt;
     }
     return std::nullopt;
+}
+
+void Metrics::count(std::string_view name, std::uint64_t n) {
+    const auto it = counters.find(name);
+    if (it != counters.end()) {
+        it->second += n;
+    } else {
+        counters.emplace(std::string(name), n);
+    }
+}
+
+const std::vector<const char*>& Metrics::builtin_names() {
+    static const std::vector<const char*> names = {
+        "calls", "calls_ok", "calls_timed_out", "calls_failed", "items_produced",
+        "items_delivered", "ticks"};
+    return names;
+}
+
+std::uint64_t Metrics::value(std::string_view name) const {
+    const std::uint64_t Metrics::*const fields[] = {
+        &Metrics::calls, &Metrics::calls_ok, &Metrics::calls_timed_out, &Metrics::calls_failed,
+        &Metrics::items_produced, &Metrics::items_delivered, &Metrics::ticks};
+    const std::vector<const char*>& names = builtin_names();
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        if (name == names[i]) {
+            return this->*fields[i];
+        }
+    }
+    const auto it = counters.find(name);
+    return it == counters.end() ? 0 : it->second;
 }
 
 const ArgValue& Params::at(std::string_view name) const {

@@ -174,6 +174,22 @@ TEST(ScenarioLoad, TargetsAndReferencesMustExist) {
                   "bad.yaml:40:5: no process in the tree has the path `app/count`"}));
 }
 
+TEST(ScenarioLoad, AMetricExpectationMustNameACounterOfTheScenario) {
+    // `calls` is built in; `ticks` too; a behaviour's own counters only where it is used.
+    EXPECT_EQ(problems(replace(good, "  - calls_succeeded: 0.5\n",
+                               "  - calls_succeeded: 0.5\n  - metric: ticks\n    min: 1\n")),
+              std::vector<std::string>{"(loaded without problems)"});
+    const auto p = problems(
+        replace(good, "  - calls_succeeded: 0.5\n", "  - calls_succeeded: 0.5\n  - metric: tick\n"));
+    ASSERT_EQ(p.size(), 1U);
+    EXPECT_EQ(p[0].substr(0, 53), "bad.yaml:46:5: no behaviour of this scenario counts `") << p[0];
+    EXPECT_NE(p[0].find("(metrics here: calls, calls_failed"), std::string::npos) << p[0];
+    const auto q = problems(replace(good, "  - calls_succeeded: 0.5\n",
+                                    "  - calls_succeeded: 0.5\n  - {metric: ticks, min: 3, max: 2}\n"));
+    ASSERT_EQ(q.size(), 1U);
+    EXPECT_EQ(q[0], "bad.yaml:46:5: `max` must be >= `min`");
+}
+
 TEST(ScenarioLoad, EveryProblemIsReportedNotJustTheFirst) {
     std::string text = replace(good, "intensity: 3", "intensity: x");
     text = replace(text, "policy: fifo", "policy: lifo");

@@ -50,6 +50,22 @@ TEST(ScenarioRun, ACalmSystemPassesItsExpectations) {
     EXPECT_EQ(r.last_line().substr(0, 7), "seed=1 ");
 }
 
+TEST(ScenarioRun, AMetricExpectationBoundsARunCounter) {
+    // Two callers every 100 ms for 5 s make about 100 calls: within 80..120 passes, at most 10
+    // fails and says how many there were.
+    std::string text = calm;
+    text += "  - metric: calls\n    min: 80\n    max: 120\n";
+    const RunReport r = run_text(text, 1);
+    EXPECT_EQ(r.verdict, Verdict::pass) << show(r);
+    text += "  - metric: calls\n    max: 10\n";
+    const RunReport f = run_text(text, 1);
+    EXPECT_EQ(f.verdict, Verdict::fail);
+    ASSERT_EQ(f.failures.size(), 1U) << show(f);
+    EXPECT_TRUE(f.failures[0].starts_with("metric calls in 0..10 FAILED: calls = " +
+                                          std::to_string(f.metrics.calls) + " (test.yaml:"))
+        << f.failures[0];
+}
+
 TEST(ScenarioRun, TheSameSeedReplaysToTheSameHash) {
     EXPECT_EQ(run_text(calm, 7).hash, run_text(calm, 7).hash);
     EXPECT_NE(run_text(calm, 7).hash, run_text(calm, 8).hash);

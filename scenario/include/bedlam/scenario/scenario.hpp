@@ -108,6 +108,7 @@ struct Expectation {
         healthy_within,   // after the faults stop, the tree is whole again within `within`
         calls_succeeded,  // clients' calls succeeded at least `fraction` of the time
         no_message_lost,  // no message was lost (dropped, or sent to a dead process)
+        metric,           // the run's counter `path` (Metrics::value) within [min, max]
     };
     Kind kind = Kind::alive;
     std::string path;

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,7 +21,8 @@ enum class ParamType : std::uint8_t {
     number,    // 0.5
     duration,  // 250ms, 2s, 1.5s, 100us
     text,      // any scalar
-    name,      // a registered name another process has
+    name,      // a registered name a worker of the tree has (checked when the scenario loads)
+    service,   // an external service declared under `services`
     boolean,   // true / false
     reason,    // normal, shutdown, {shutdown,why}, or an error term
 };
@@ -32,7 +35,9 @@ struct Param {
     const char* doc;
 };
 
-/// Counters a run keeps, for expectations and the run's summary. One per run.
+/// Counters a run keeps, for expectations (`metric: NAME`) and the run's summary. One per run.
+/// The fields are the built-in ones; behaviours count their own under the names they declare
+/// (StockBehaviour::metrics).
 struct Metrics {
     std::uint64_t calls = 0;            // Calls clients made...
     std::uint64_t calls_ok = 0;         // ...answered in time,
@@ -41,6 +46,14 @@ struct Metrics {
     std::uint64_t items_produced = 0;   // Pipeline items a source made...
     std::uint64_t items_delivered = 0;  // ...and a sink took.
     std::uint64_t ticks = 0;            // Periodic workers' rounds.
+    std::map<std::string, std::uint64_t, std::less<>> counters;  // Behaviours' own, by name.
+
+    /// Adds `n` to the behaviour counter `name`.
+    void count(std::string_view name, std::uint64_t n = 1);
+    /// A built-in field or a behaviour counter by name (0 if nothing was counted).
+    [[nodiscard]] std::uint64_t value(std::string_view name) const;
+    /// The built-in fields' names, as `metric:` expectations spell them.
+    static const std::vector<const char*>& builtin_names();
 };
 
 /// What behaviours may touch during a run.
@@ -65,6 +78,12 @@ private:
     Args values_;
 };
 
+/// A counter a behaviour keeps in Metrics::counters.
+struct MetricInfo {
+    const char* name;
+    const char* doc;
+};
+
 struct StockBehaviour {
     const char* name;
     const char* summary;
@@ -75,6 +94,11 @@ struct StockBehaviour {
     std::function<StartFn(const Params& params, const std::string& path, RunContext* ctx)> worker;
     /// Clients: spawns client number `n` (from 0) from `self`.
     std::function<Pid(Self self, const Params& params, int n, RunContext* ctx)> spawn_client;
+    /// Workers that register a name: under `name` if given, else under their id (true), or
+    /// only when `name` is given (false).
+    bool registers_by_id;
+    /// The counters it keeps (Metrics::count), which `metric:` expectations may name.
+    std::vector<MetricInfo> metrics;
 };
 
 /// Every stock behaviour, in the order docs/scenarios.md lists them.
