@@ -237,7 +237,7 @@ private:
             problem(n, std::string("`") + key + "` must be a number, got " + what(n));
             return fallback;
         }
-        const double v = static_cast<double>(*parse_duration(n.Scalar() + "s")) / 1e9;
+        const double v = *parse_number(n.Scalar());
         if (v < lo || v > hi) {
             std::ostringstream range;
             range << "`" << key << "` must be between " << lo << " and " << hi << ", got "

@@ -414,6 +414,17 @@ std::optional<Ticks> parse_duration(std::string_view text) {
     return ticks;
 }
 
+std::optional<double> parse_number(std::string_view text) {
+    // std::from_chars: no locale, and correctly rounded, so every standard library reads the
+    // same double from the same text (to_chars' shortest form reads back exactly).
+    double v = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(v)) {
+        return std::nullopt;
+    }
+    return v;
+}
+
 ExitReason parse_reason(std::string_view text) {
     if (text == "normal") {
         return ExitReason::normal();
@@ -440,13 +451,11 @@ std::optional<std::string> check_value(ParamType type, std::string_view text) {
             }
             return std::nullopt;
         }
-        case ParamType::number: {
-            const std::optional<Ticks> as_fixed = parse_duration(std::string(text) + "s");
-            if (!as_fixed) {
+        case ParamType::number:
+            if (!parse_number(text)) {
                 return std::string(to_string(type));
             }
             return std::nullopt;
-        }
         case ParamType::duration:
             if (!parse_duration(text)) {
                 return std::string(to_string(type));
@@ -510,8 +519,7 @@ std::int64_t Params::integer(std::string_view name) const {
 }
 
 double Params::number(std::string_view name) const {
-    // Through the fixed-point duration parser: no locale, no strtod differences.
-    return static_cast<double>(parse_duration(at(name).text + "s").value_or(0)) / 1e9;
+    return parse_number(at(name).text).value_or(0);
 }
 
 Ticks Params::duration(std::string_view name) const {

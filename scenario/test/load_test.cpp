@@ -155,7 +155,10 @@ TEST(ScenarioLoad, ImpossibleValuesAreErrors) {
               (std::vector<std::string>{"bad.yaml:10:9: an outage must end after it starts"}));
     const auto p = problems(replace(good, "rate: 0.5", "rate: -2"));
     ASSERT_FALSE(p.empty());
-    EXPECT_NE(p[0].find("`rate` must be a number"), std::string::npos) << p[0];
+    EXPECT_NE(p[0].find("`rate` must be between 0 and"), std::string::npos) << p[0];
+    const auto q = problems(replace(good, "rate: 0.5", "rate: lots"));
+    ASSERT_FALSE(q.empty());
+    EXPECT_NE(q[0].find("`rate` must be a number, got `lots`"), std::string::npos) << q[0];
 }
 
 TEST(ScenarioLoad, TargetsAndReferencesMustExist) {

@@ -108,6 +108,8 @@ const StockBehaviour* find_behaviour(std::string_view name);
 
 /// Parses `250ms`, `2s`, `1.5s`, `100us`, `10ns`, `1m`, `never`; nullopt if malformed.
 std::optional<Ticks> parse_duration(std::string_view text);
+/// Parses a decimal number (`0.5`, `2`, `1e-3`); nullopt if malformed or not finite.
+std::optional<double> parse_number(std::string_view text);
 /// Parses an exit reason as OTP prints it: normal, shutdown, kill, {shutdown,T}, or anything
 /// else as an error term.
 ExitReason parse_reason(std::string_view text);
