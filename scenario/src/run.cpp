@@ -1,5 +1,7 @@
 #include "bedlam/scenario/run.hpp"
 
+#include "watcher.hpp"
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -12,6 +14,9 @@
 #include "bedlam/runtime/supervisor.hpp"
 
 namespace bedlam::scenario {
+
+using detail::at;
+using detail::Watcher;
 
 int RunReport::exit_code() const noexcept {
     switch (verdict) {
@@ -32,121 +37,9 @@ std::string RunReport::last_line() const {
 
 namespace {
 
-std::string at(Ticks t) { return "t=" + chaos::time_text(t); }
 
 /// The tree counts as healed once it is whole and nothing in it has restarted for this long.
 constexpr Ticks settle = 1'000'000'000;
-
-/// Watches the trace as the run goes: who lives where, restarts per path, supervisors that gave
-/// up, messages lost, and supervisors that exit cleanly while a child of theirs still lives.
-class Watcher final : public TraceListener {
-public:
-    explicit Watcher(std::set<std::string> supervisor_paths)
-        : supervisor_paths_(std::move(supervisor_paths)) {}
-
-    void on_event(Ticks time, const TraceEvent& e) override {
-        switch (e.kind) {
-            case TraceKind::spawn: {
-                Proc& p = procs_[e.a.id];
-                p.parent = e.b;
-                p.alive = true;
-                if (e.detail != nullptr) {
-                    p.path = e.detail;
-                    ++spawns_[p.path];
-                    ++live_[p.path];
-                    last_spawn_ = time;
-                }
-                break;
-            }
-            case TraceKind::exit: {
-                const auto it = procs_.find(e.a.id);
-                if (it == procs_.end()) {
-                    break;
-                }
-                it->second.alive = false;
-                if (!it->second.path.empty()) {
-                    --live_[it->second.path];
-                }
-                const bool clean = e.reason != nullptr && e.reason->is_clean();
-                if (clean && supervisor_paths_.count(it->second.path) != 0) {
-                    for (const auto& [id, p] : procs_) {
-                        if (p.alive && p.parent == e.a) {
-                            violations_.push_back(at(time) + ": supervisor " + it->second.path +
-                                                  " exited " + e.reason->to_string() +
-                                                  " while its child " +
-                                                  (p.path.empty() ? "<0." + std::to_string(id) + ".0>"
-                                                                  : p.path) +
-                                                  " was alive");
-                        }
-                    }
-                }
-                break;
-            }
-            case TraceKind::report:
-                if (e.x == static_cast<std::uint64_t>(TraceReport::shutdown)) {
-                    const auto it = procs_.find(e.a.id);
-                    if (it != procs_.end()) {
-                        gave_up_.push_back(it->second.path);
-                    }
-                }
-                break;
-            case TraceKind::send:
-                if (e.detail != nullptr && std::string_view(e.detail) == "message") {
-                    in_flight_.insert(e.x, true);
-                }
-                break;
-            case TraceKind::deliver:
-                in_flight_.erase(e.x);
-                break;
-            case TraceKind::drop:
-                if (in_flight_.erase(e.x)) {
-                    ++lost_;
-                }
-                break;
-            default:
-                break;
-        }
-    }
-
-    [[nodiscard]] bool alive(const std::string& path) const {
-        const auto it = live_.find(path);
-        return it != live_.end() && it->second > 0;
-    }
-    /// Tree processes (those with a path under `root`) still alive.
-    [[nodiscard]] std::vector<std::string> alive_under(const std::string& root) const {
-        std::vector<std::string> out;
-        for (const auto& [path, n] : live_) {
-            if (n > 0 && (path == root || path.starts_with(root + "/"))) {
-                out.push_back(path);
-            }
-        }
-        return out;
-    }
-    [[nodiscard]] const std::map<std::string, int>& spawns() const { return spawns_; }
-    [[nodiscard]] const std::vector<std::string>& gave_up() const { return gave_up_; }
-    [[nodiscard]] const std::vector<std::string>& violations() const { return violations_; }
-    [[nodiscard]] std::uint64_t lost() const { return lost_; }
-    /// When a process with a path last started (a start or a restart in the tree).
-    [[nodiscard]] Ticks last_spawn() const { return last_spawn_; }
-
-private:
-    struct Proc {
-        Pid parent;
-        bool alive = false;
-        std::string path;
-    };
-    std::set<std::string> supervisor_paths_;
-    std::map<std::uint64_t, Proc> procs_;
-    std::map<std::string, int> spawns_;
-    std::map<std::string, int> live_;
-    std::vector<std::string> gave_up_;
-    std::vector<std::string> violations_;
-    // Sequence numbers (never 0) of messages sent and not yet delivered: an open-addressing set,
-    // since every message of the run passes through it.
-    detail::FlatMap64<bool> in_flight_;
-    std::uint64_t lost_ = 0;
-    Ticks last_spawn_ = 0;
-};
 
 void supervisor_paths(const SupervisorNode& sup, const std::string& path,
                       std::set<std::string>* out) {
@@ -156,6 +49,30 @@ void supervisor_paths(const SupervisorNode& sup, const std::string& path,
             supervisor_paths(*c.supervisor, path + "/" + c.id, out);
         }
     }
+}
+
+/// The names the tree's workers register: `name` if given, else the id of those that register
+/// by id.
+void collect_names(const SupervisorNode& sup, std::set<std::string>* out) {
+    for (const ChildNode& c : sup.children) {
+        if (c.supervisor) {
+            collect_names(*c.supervisor, out);
+            continue;
+        }
+        const auto name = c.args.find("name");
+        const StockBehaviour* b = find_behaviour(c.behaviour);
+        if (name != c.args.end() && !name->second.text.empty()) {
+            out->insert(name->second.text);
+        } else if (b != nullptr && b->registers_by_id) {
+            out->insert(c.id);
+        }
+    }
+}
+
+std::set<std::string> registered_names(const Scenario& s) {
+    std::set<std::string> names;
+    collect_names(s.tree, &names);
+    return names;
 }
 
 std::vector<ChildSpec> child_specs(const SupervisorNode& sup, const std::string& path,
@@ -367,7 +284,7 @@ RunReport run(const Scenario& s, const RunOptions& options) {
     config.policy = options.policy.value_or(s.settings.policy);
     config.trace_out = options.trace_out;
     Simulator sim(config);
-    Watcher watcher(sups);
+    Watcher watcher(sim, sups, registered_names(s));
     sim.set_trace_listener(&watcher);
     chaos::Injector injector(sim, report.plan, options.seed);
     injector.install();
@@ -377,6 +294,7 @@ RunReport run(const Scenario& s, const RunOptions& options) {
     sim.spawn(harness, &s, &ctx, &watcher, faults_until, &outcome);
     const RunResult result = sim.run_until(s.settings.duration + 60'000'000'000);
     sim.set_trace_listener(nullptr);
+    watcher.check_monitors();
 
     report.hash = sim.trace_hash();
     report.events = sim.trace_events();
@@ -398,7 +316,7 @@ RunReport run(const Scenario& s, const RunOptions& options) {
         fail("the tree failed to start: " + outcome.start_error);
     }
     for (const std::string& v : watcher.violations()) {
-        fail("property: a supervisor stops its children before it exits: " + v);
+        fail("property: " + v);
     }
     if (!outcome.stopped || result.stop != RunResult::Stop::idle) {
         fail("liveness: the run could not be stopped (the tree did not shut down)");
