@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
     demo->add_flag("--swarm", swarm,
                    "Inject faults from a plan drawn from the seed (chaos swarm mode; docs/chaos.md)");
     const bedlam::cli::TraceCommands trace_commands(app);  // `trace` and `diff`
-    const bedlam::cli::ScenarioCommands scenario_commands(app);  // `run`, `check`, `replay`
+    const bedlam::cli::ScenarioCommands scenario_commands(app);  // `run`, `check`, `replay`, `shrink`
 
     try {
         app.parse(argc, argv);

@@ -17,6 +17,8 @@
 
 #include "bedlam/scenario/load.hpp"
 #include "bedlam/scenario/run.hpp"
+#include "bedlam/scenario/shrink.hpp"
+#include "bedlam/scenario/write.hpp"
 
 namespace bedlam::cli {
 
@@ -272,6 +274,22 @@ ScenarioCommands::ScenarioCommands(CLI::App& app) {
     replay_->add_flag("--swarm", swarm_, "With a scenario file: swarm mode, as the run had it");
     replay_->add_option("--policy", policy_, "With a scenario file: the policy, as the run had it");
     replay_->add_option("--trace", trace_, "Write the replay's trace as JSON lines to this file");
+
+    shrink_ = app.add_subcommand(
+        "shrink", "Minimise a failing run: fewer faults, processes and clients, a shorter run, "
+                  "still failing the same way with the same seed; writes the minimal scenario. "
+                  "Exit codes: 0 written, 2 bad input or the run does not fail");
+    shrink_->add_option("file", file_, "A failure record, or a scenario file (with --seed)")
+        ->required();
+    shrink_->add_option("--seed", seed_, "With a scenario file: the failing seed")
+        ->capture_default_str();
+    shrink_->add_flag("--swarm", swarm_, "With a scenario file: swarm mode, as the run had it");
+    shrink_->add_option("--policy", policy_, "With a scenario file: the policy, as the run had it");
+    shrink_->add_option("--out", out_, "Where to write the minimal scenario (default: "
+                                       "bedlam-failures/<name>-seed<N>-min.yaml)");
+    shrink_->add_option("--max-runs", max_runs_, "Candidate runs at most")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1'000'000));
 }
 
 std::optional<int> ScenarioCommands::run_if_parsed() const {
@@ -284,6 +302,9 @@ std::optional<int> ScenarioCommands::run_if_parsed() const {
         }
         if (replay_->parsed()) {
             return run_replay();
+        }
+        if (shrink_->parsed()) {
+            return run_shrink();
         }
     } catch (const scenario::ScenarioError& e) {
         for (const std::string& p : e.problems()) {
@@ -304,6 +325,75 @@ int ScenarioCommands::run_run() const {
     const RunReport r = run_once(s, seed_, policy, swarm_, trace_, "run");
     print_run(std::cout, s, r);
     return r.exit_code();
+}
+
+int ScenarioCommands::run_shrink() const {
+    Record record;
+    if (const std::optional<Record> from_file = read_record(file_)) {
+        record = *from_file;
+    } else {
+        record.file = file_;
+        record.seed = seed_;
+        record.swarm = swarm_;
+        record.policy = policy_;
+    }
+    const std::optional<Policy> policy = policy_from(record.policy, "shrink");
+    const Scenario s = scenario::load_file(record.file);
+    const std::string out_path =
+        !out_.empty() ? out_
+                      : (fs::path("bedlam-failures") /
+                         (fs::path(record.file).stem().string() + "-seed" +
+                          std::to_string(record.seed) + "-min.yaml"))
+                            .string();
+    scenario::ShrinkOptions options;
+    options.seed = record.seed;
+    options.policy = policy;
+    options.swarm = record.swarm;
+    options.max_runs = max_runs_;
+    int kept = 0;
+    options.progress = [&kept](const std::string& step) {
+        std::cout << "shrink: " << step << '\n' << std::flush;
+        ++kept;
+    };
+    std::cout << "shrinking " << record.file << " seed=" << record.seed
+              << (record.swarm ? " (swarm)" : "") << '\n';
+    const scenario::ShrinkResult r = scenario::shrink(s, options);
+    if (!r.failed) {
+        std::cerr << "bedlam shrink: " << record.file << " passes with seed " << record.seed
+                  << ": nothing to shrink\n";
+        return exit_usage;
+    }
+    Scenario minimal = r.minimal;
+    minimal.name = s.name + " (shrunk, seed " + std::to_string(record.seed) + ")";
+    std::string replay = "bedlam run " + out_path + " --seed " + std::to_string(record.seed);
+    if (policy) {
+        replay += " --policy " + std::string(to_string(*policy));
+    }
+    std::error_code ec;
+    if (fs::path(out_path).has_parent_path()) {
+        fs::create_directories(fs::path(out_path).parent_path(), ec);
+    }
+    std::ofstream out(out_path, std::ios::out | std::ios::trunc);
+    out << "# Shrunk by `bedlam shrink` from " << record.file << " with seed " << record.seed
+        << (record.swarm ? " (swarm)" : "") << ".\n"
+        << "# It fails with: " << r.failure << "\n"
+        << "# Replay: " << replay << "\n"
+        << scenario::to_yaml(minimal);
+    out.close();
+    if (!out) {
+        throw std::invalid_argument("bedlam shrink: cannot write '" + out_path + "'");
+    }
+    std::cout << "fails with: " << r.failure << '\n'
+              << "faults: " << r.faults_before << " -> " << r.faults_after
+              << ", tree: " << r.processes_before << " -> " << r.processes_after
+              << " processes, clients: " << r.clients_before << " -> " << r.clients_after
+              << ", run: " << chaos::time_text(s.settings.duration) << " -> "
+              << chaos::time_text(r.minimal.settings.duration) << "; " << r.runs << " runs, "
+              << kept << " kept\n"
+              << "wrote " << out_path << '\n'
+              << "replay: " << replay << '\n'
+              << r.report.last_line() << '\n';
+    return 0;
 }
 
 int ScenarioCommands::run_replay() const {

@@ -1,4 +1,4 @@
-// `bedlam run`, `bedlam check` and `bedlam replay`: scenario files in the simulator
+// `bedlam run`, `bedlam check`, `bedlam replay` and `bedlam shrink`: scenario files in the simulator
 // (docs/cli.md, docs/scenarios.md), kept apart from main.cpp so that main only registers and
 // dispatches them.
 //
@@ -16,7 +16,7 @@ namespace bedlam::cli {
 
 class ScenarioCommands {
 public:
-    /// Adds `run`, `check` and `replay` to `app`. The object must outlive app.parse().
+    /// Adds `run`, `check`, `replay` and `shrink` to `app`. The object must outlive app.parse().
     explicit ScenarioCommands(CLI::App& app);
     ScenarioCommands(const ScenarioCommands&) = delete;
     ScenarioCommands& operator=(const ScenarioCommands&) = delete;
@@ -28,10 +28,12 @@ private:
     [[nodiscard]] int run_run() const;
     [[nodiscard]] int run_check() const;
     [[nodiscard]] int run_replay() const;
+    [[nodiscard]] int run_shrink() const;
 
     CLI::App* run_ = nullptr;
     CLI::App* check_ = nullptr;
     CLI::App* replay_ = nullptr;
+    CLI::App* shrink_ = nullptr;
     // run and replay
     std::string file_;
     std::uint64_t seed_ = 1;
@@ -46,6 +48,9 @@ private:
     int jobs_ = 0;   // 0: the number of cores.
     std::string shard_;
     std::string failures_dir_ = "bedlam-failures";
+    // shrink
+    std::string out_;
+    int max_runs_ = 2000;
 };
 
 }  // namespace bedlam::cli

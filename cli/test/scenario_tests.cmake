@@ -59,3 +59,21 @@ bedlam_cli_expect(NAME cli.replay.hash_differs EXIT 1
   ARGS replay ${bad}/fails.yaml --seed 1 --hash 0000000000000000 STDOUT "replay: hash DIFFERS")
 bedlam_cli_expect(NAME cli.replay.bad_record EXIT 2
   ARGS replay ${bad}/unknown-key.yaml --seed 1 STDERR "unknown key `stratgy`")
+
+# shrink: a failing run shrinks to a file that `run` replays to the same failure; from a record
+# too; a passing run and bad input are exit 2.
+bedlam_cli_expect(NAME cli.shrink.writes_the_minimal_scenario EXIT 0
+  ARGS shrink ${bad}/fails.yaml --seed 1 --out ${scenario_out}/fails-min.yaml
+  STDOUT "fails with: restarts app/w in 0..0 FAILED.*wrote .*fails-min.yaml\nreplay: bedlam run .*fails-min.yaml --seed 1\nseed=1 hash=${hex16} verdict=fail\n$")
+set_tests_properties(cli.shrink.writes_the_minimal_scenario PROPERTIES FIXTURES_SETUP shrunk)
+bedlam_cli_expect(NAME cli.shrink.minimal_scenario_still_fails EXIT 1
+  ARGS run ${scenario_out}/fails-min.yaml --seed 1
+  STDOUT "FAIL  restarts app/w in 0..0 FAILED.*verdict=fail\n$" FIXTURES shrunk)
+bedlam_cli_expect(NAME cli.shrink.from_a_record EXIT 0
+  ARGS shrink ${scenario_out}/records/fails-seed1.txt --out ${scenario_out}/record-min.yaml
+  STDOUT "shrinking .*fails.yaml seed=1.*wrote .*record-min.yaml" FIXTURES failure_record)
+bedlam_cli_expect(NAME cli.shrink.passing_run EXIT 2
+  ARGS shrink ${shipped}/tether.yaml --seed 1 --out ${scenario_out}/nothing.yaml
+  STDERR "tether.yaml passes with seed 1: nothing to shrink")
+bedlam_cli_expect(NAME cli.shrink.bad_input EXIT 2
+  ARGS shrink ${bad}/unknown-key.yaml STDERR "unknown key `stratgy`.*nothing was run")
