@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "bedlam/chaos/plan.hpp"
+#include "bedlam/properties/failure_scenario.hpp"
 #include "bedlam/properties/tree_run.hpp"
 #include "generators.hpp"
 
@@ -82,17 +83,26 @@ chaos::Plan gen_swarm_plan(bool with_drops) {
     return plan;
 }
 
-/// With BEDLAM_PROPERTY_TRACE=FILE, a failing case's run is written there as a JSON-lines trace
-/// (`bedlam trace FILE` reads it). Under RC_PARAMS="reproduce=..." that is the shrunk case.
-void trace_if_failing(const ModelSupervisor& tree, const chaos::Plan& plan, std::uint64_t seed,
-                      ChaosRunOptions options, bool failing) {
-    const char* path = std::getenv("BEDLAM_PROPERTY_TRACE");
-    if (!failing || path == nullptr) {
+/// A failing case is written as a scenario file, `<failure_dir()>/<property>.yaml`, which
+/// `bedlam run` runs and `bedlam shrink` shrinks further; each failing case RapidCheck tries
+/// overwrites it, so after shrinking it holds the minimal case. The report names the file.
+/// With BEDLAM_PROPERTY_TRACE=FILE, the failing run is also written there as a JSON-lines trace
+/// (`bedlam trace FILE` reads it).
+void save_if_failing(const char* property, const ModelSupervisor& tree, const chaos::Plan& plan,
+                     std::uint64_t seed, ChaosRunOptions options, const ChaosRun& run,
+                     bool failing) {
+    if (!failing) {
         return;
     }
-    std::ofstream out(path);
-    options.trace_out = &out;
-    (void)run_tree_under_chaos(tree, plan, seed, options);
+    const bool healing_failed = !run.root_gave_up && !run.healed_at;
+    RC_LOG() << save_failure(failure_dir(), property,
+                             failure_scenario(tree, plan, options, healing_failed, property), seed)
+             << "\n";
+    if (const char* path = std::getenv("BEDLAM_PROPERTY_TRACE")) {
+        std::ofstream out(path);
+        options.trace_out = &out;
+        (void)run_tree_under_chaos(tree, plan, seed, options);
+    }
 }
 
 RC_GTEST_PROP(ChaosProperty, SupervisionInvariantsHoldUnderSwarmFaults, ()) {
@@ -101,7 +111,11 @@ RC_GTEST_PROP(ChaosProperty, SupervisionInvariantsHoldUnderSwarmFaults, ()) {
     const auto seed = *rc::gen::arbitrary<std::uint64_t>();
     const ChaosRun run = run_tree_under_chaos(tree, plan, seed);
     RC_LOG() << report(tree, plan, seed, run);
-    trace_if_failing(tree, plan, seed, {}, !run.violations.empty() || !run.stuck.empty());
+    save_if_failing("ChaosProperty.SupervisionInvariantsHoldUnderSwarmFaults", tree, plan, seed, {},
+                    run,
+                    !run.violations.empty() || !run.stuck.empty() ||
+                        (!run.start_failed && run.monitors == 0) ||
+                        !(run.root_gave_up || run.healed_at));
     RC_ASSERT(run.violations.empty());
     RC_ASSERT(run.stuck.empty());
     RC_ASSERT(run.start_failed || run.monitors > 0);  // The watcher did watch.
@@ -121,6 +135,8 @@ RC_GTEST_PROP(ChaosProperty, SafetyHoldsWhenMessagesAreLost, ()) {
     const auto seed = *rc::gen::arbitrary<std::uint64_t>();
     const ChaosRun run = run_tree_under_chaos(tree, plan, seed);
     RC_LOG() << report(tree, plan, seed, run);
+    save_if_failing("ChaosProperty.SafetyHoldsWhenMessagesAreLost", tree, plan, seed, {}, run,
+                    !run.violations.empty());
     RC_ASSERT(run.violations.empty());
     RC_CLASSIFY(!run.stuck.empty(), "stuck");
     RC_ASSERT(run_tree_under_chaos(tree, plan, seed).hash == run.hash);
@@ -182,6 +198,23 @@ RC_GTEST_PROP(ChaosProperty, ATetherContainsAToxicChild, ()) {
     const chaos::Plan plan = db_down_for_good();
     const ChaosRun run = run_tree_under_chaos(tree, plan, seed, options);
     RC_LOG() << report(tree, plan, seed, run);
+    if (!run.violations.empty() || !run.stuck.empty() || run.root_gave_up ||
+        !run.worker_exits.empty() || !run.healed_at) {
+        // As a scenario: the root must not give up, and nothing outside the tether restarts.
+        scenario::Scenario sc = failure_scenario(tree, plan, options, true,
+                                                 "ChaosProperty.ATetherContainsAToxicChild");
+        scenario::Expectation held;
+        held.kind = scenario::Expectation::Kind::did_not_give_up;
+        held.path = "app";
+        sc.expectations.push_back(held);
+        scenario::Expectation calm;
+        calm.kind = scenario::Expectation::Kind::restarts;
+        calm.path = "app/c*/**";
+        sc.expectations.push_back(calm);
+        RC_LOG() << save_failure(failure_dir(), "ChaosProperty.ATetherContainsAToxicChild", sc,
+                                 seed)
+                 << "\n";
+    }
     RC_ASSERT(run.violations.empty());
     RC_ASSERT(run.stuck.empty());
     RC_ASSERT(!run.root_gave_up);

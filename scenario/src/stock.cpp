@@ -133,6 +133,25 @@ Process periodic(Self self, Pid parent, std::string name, Ticks every, RunContex
     }
 }
 
+/// Traps exits and exits with the reason of the first exit signal it gets, from anyone: the
+/// worker of the property suites' trees (properties::ModelChild), so that their failing cases
+/// can be written as scenarios.
+Process plain_worker(Self self, Pid parent, std::string name) {
+    self.trap_exit(true);
+    if (!name.empty()) {
+        self.register_name(name, self.pid());
+    }
+    ack_started(self, parent);
+    for (;;) {
+        std::optional<ExitMsg> m =
+            co_await self.receive([](ExitMsg e) { return std::optional<ExitMsg>(std::move(e)); })
+                .after(dur(100'000'000), [] { return std::optional<ExitMsg>(); });
+        if (m) {
+            self.exit(m->reason);
+        }
+    }
+}
+
 Process crashy(Self self, Pid parent, Ticks after, ExitReason reason) {
     self.trap_exit(true);
     ack_started(self, parent);
@@ -243,6 +262,19 @@ void add_core_behaviours(std::vector<StockBehaviour>* out) {
          {"every", ParamType::duration, "100ms", "time between rounds"}},
         [](const Params& p, const std::string& /*path*/, RunContext* ctx) {
             return process_start(periodic, p.text("name"), p.duration("every"), ctx);
+        },
+        nullptr,
+        false,
+        {}});
+    all.push_back(StockBehaviour{
+        "worker",
+        "a plain worker that traps exits and exits with the reason of the first exit signal it "
+        "gets, from its supervisor or anyone else (the property suites' worker)",
+        false,
+        ProcessKind::process,
+        {{"name", ParamType::text, "", "registered name (default: none)"}},
+        [](const Params& p, const std::string& /*path*/, RunContext*) {
+            return process_start(plain_worker, p.text("name"));
         },
         nullptr,
         false,
