@@ -124,11 +124,19 @@ struct Finished {};
 struct Strength {  // Checker -> harness.
     bool full = false;
 };
+struct Ping {  // Client -> worker.
+    Pid from;
+    std::uint64_t seq = 0;
+};
+struct Pong {  // Worker -> client.
+    Pid from;
+    std::uint64_t seq = 0;
+};
 
 // -- The processes --------------------------------------------------------------------------------
 
-/// A worker: registers under its path, reports to the watcher, then waits for exit signals
-/// (trapped: it exits with the signal's reason) while a 100 ms timer keeps it busy.
+/// A worker: registers under its path, reports to the watcher, answers pings, and waits for
+/// exit signals (trapped: it exits with the signal's reason) while a 100 ms timer keeps it busy.
 Process worker(Self self, std::string name, Pid starter) {
     self.trap_exit(true);
     self.register_name(name, self.pid());
@@ -136,12 +144,60 @@ Process worker(Self self, std::string name, Pid starter) {
     self.send("watcher", std::move(started));
     ack_started(self, starter);
     for (;;) {
-        std::optional<ExitMsg> m = co_await self.receive([](ExitMsg e) { return std::optional(e); })
-                                       .after(std::chrono::milliseconds(100),
-                                              [] { return std::optional<ExitMsg>(); });
+        std::optional<ExitMsg> m;
+        std::optional<Ping> ping;
+        co_await self.receive([&](ExitMsg e) { m = std::move(e); }, [&](Ping p) { ping = p; })
+            .after(std::chrono::milliseconds(100), [] {});
         if (m) {
             self.exit(m->reason);
         }
+        if (ping) {
+            Pong pong{self.pid(), ping->seq};
+            self.send(ping->from, std::move(pong));
+        }
+    }
+}
+
+/// A workload client (WorkloadClient): ping, monitor, check what comes back.
+Process client(Self self, ChaosRun* run, std::string name, Ticks every, Ticks timeout) {
+    for (std::uint64_t seq = 1;; ++seq) {
+        co_await self.sleep(Duration(every));
+        const std::optional<Pid> target = self.whereis(name);
+        if (!target) {
+            continue;
+        }
+        const MonitorRef ref = self.monitor(*target);
+        Ping ping{self.pid(), seq};
+        self.send(*target, std::move(ping));
+        ++run->pings;
+        const Ticks until = self.now() + timeout;
+        bool done = false;
+        while (!done && self.now() < until) {
+            std::optional<Pong> pong;
+            std::optional<DownMsg> down;
+            co_await self
+                .receive([&](Pong p) { pong = p; },
+                         when([ref](const DownMsg& d) { return d.ref == ref; },
+                              [&](DownMsg d) { down = std::move(d); }))
+                .after(Duration(until - self.now()), [] {});
+            if (down) {
+                ++run->downs;
+                done = true;
+                // §2: a DOWN comes after the exit; the process it names is gone.
+                if (self.is_alive(down->pid)) {
+                    run->violations.push_back(at(self.now()) + " a DOWN for " + name +
+                                              " whose process is still alive");
+                }
+            } else if (pong && pong->seq == seq) {
+                ++run->pongs;
+                done = true;
+                if (pong->from != *target) {
+                    run->violations.push_back(at(self.now()) + " a pong for " + name +
+                                              " from another process than its name gave");
+                }
+            }  // Else a late pong of an earlier round, or the time-out: go on.
+        }
+        self.demonitor(ref, DemonitorOptions{.flush = true});
     }
 }
 
@@ -317,6 +373,16 @@ Process harness(Self self, ChaosRun* run, Observer* observer, ModelSupervisor sp
         run->start_failed = true;
         run->root_exit_at = self.now();
     }
+    std::vector<Pid> clients;
+    if (root_alive) {
+        const std::vector<std::string> paths = worker_paths(spec);
+        for (const WorkloadClient& c : options.workload) {
+            if (c.worker < paths.size()) {
+                clients.push_back(
+                    self.spawn(client, run, paths[c.worker], c.every, c.timeout));
+            }
+        }
+    }
     const Ticks deadline = faults_until + options.heal_bound;
     // Until the faults stop: only watch for the root giving up.
     while (root_alive && self.now() < deadline) {
@@ -349,6 +415,9 @@ Process harness(Self self, ChaosRun* run, Observer* observer, ModelSupervisor sp
         }
     }
     observer->stopping();
+    for (const Pid c : clients) {
+        self.exit(c, ExitReason::kill());
+    }
     if (root_alive) {
         self.exit(root, ExitReason::shutdown());
         co_await self.receive(when(from_root, [](ExitMsg) {}));

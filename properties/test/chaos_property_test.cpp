@@ -5,7 +5,8 @@
 //     (one that is killed or crashes dies at once and its children follow), and nothing
 //     of the tree is alive once the run is over (otp-semantics §3: a supervisor terminates its
 //     children before it exits);
-//   - every monitor gives exactly one DOWN (§2);
+//   - every monitor gives exactly one DOWN (§2), and a DOWN names a process that is gone (the
+//     workload's clients monitor and ping workers while the faults strike);
 //   - a registered name never points at a process whose exit has been processed (§6);
 //   - after the faults stop, the tree is whole again (every permanent child of every
 //     supervisor running) within 5 s of virtual time, unless the root gave up;
@@ -43,7 +44,9 @@ std::string report(const ModelSupervisor& tree, const chaos::Plan& plan, std::ui
                       "\nroot gave up: " + (run.root_gave_up ? "yes" : "no") +
                       ", healed at: " +
                       (run.healed_at ? chaos::time_text(*run.healed_at) : std::string("never")) +
-                      "\n";
+                      "\nworkload: " + std::to_string(run.pings) + " pings, " +
+                      std::to_string(run.pongs) + " pongs, " + std::to_string(run.downs) +
+                      " DOWNs\n";
     for (const std::string& v : run.violations) {
         out += "  violation: " + v + "\n";
     }
@@ -108,10 +111,12 @@ void save_if_failing(const char* property, const ModelSupervisor& tree, const ch
 RC_GTEST_PROP(ChaosProperty, SupervisionInvariantsHoldUnderSwarmFaults, ()) {
     const ModelSupervisor tree = *gen_tree(16);
     const chaos::Plan plan = gen_swarm_plan(false);
+    ChaosRunOptions options;
+    options.workload = *gen_workload(worker_paths(tree).size());
     const auto seed = *rc::gen::arbitrary<std::uint64_t>();
-    const ChaosRun run = run_tree_under_chaos(tree, plan, seed);
+    const ChaosRun run = run_tree_under_chaos(tree, plan, seed, options);
     RC_LOG() << report(tree, plan, seed, run);
-    save_if_failing("ChaosProperty.SupervisionInvariantsHoldUnderSwarmFaults", tree, plan, seed, {},
+    save_if_failing("ChaosProperty.SupervisionInvariantsHoldUnderSwarmFaults", tree, plan, seed, options,
                     run,
                     !run.violations.empty() || !run.stuck.empty() ||
                         (!run.start_failed && run.monitors == 0) ||
@@ -123,8 +128,9 @@ RC_GTEST_PROP(ChaosProperty, SupervisionInvariantsHoldUnderSwarmFaults, ()) {
     RC_ASSERT(run.root_gave_up || run.healed_at.has_value());
     RC_CLASSIFY(run.start_failed, "tree failed to start");
     RC_CLASSIFY(run.root_gave_up && !run.start_failed, "root gave up");
+    RC_CLASSIFY(run.downs > 0, "a client saw a DOWN");
     // The same seed replays to the same hash.
-    RC_ASSERT(run_tree_under_chaos(tree, plan, seed).hash == run.hash);
+    RC_ASSERT(run_tree_under_chaos(tree, plan, seed, options).hash == run.hash);
 }
 
 // Lost messages break protocols that wait forever (a child's start, a call with timeout
@@ -132,14 +138,16 @@ RC_GTEST_PROP(ChaosProperty, SupervisionInvariantsHoldUnderSwarmFaults, ()) {
 RC_GTEST_PROP(ChaosProperty, SafetyHoldsWhenMessagesAreLost, ()) {
     const ModelSupervisor tree = *gen_tree(16);
     const chaos::Plan plan = gen_swarm_plan(true);
+    ChaosRunOptions options;
+    options.workload = *gen_workload(worker_paths(tree).size());
     const auto seed = *rc::gen::arbitrary<std::uint64_t>();
-    const ChaosRun run = run_tree_under_chaos(tree, plan, seed);
+    const ChaosRun run = run_tree_under_chaos(tree, plan, seed, options);
     RC_LOG() << report(tree, plan, seed, run);
-    save_if_failing("ChaosProperty.SafetyHoldsWhenMessagesAreLost", tree, plan, seed, {}, run,
+    save_if_failing("ChaosProperty.SafetyHoldsWhenMessagesAreLost", tree, plan, seed, options, run,
                     !run.violations.empty());
     RC_ASSERT(run.violations.empty());
     RC_CLASSIFY(!run.stuck.empty(), "stuck");
-    RC_ASSERT(run_tree_under_chaos(tree, plan, seed).hash == run.hash);
+    RC_ASSERT(run_tree_under_chaos(tree, plan, seed, options).hash == run.hash);
 }
 
 // Found by SupervisionInvariantsHoldUnderSwarmFaults: a supervisor stopping a child unlinked it

@@ -13,6 +13,7 @@
 #include "bedlam/chaos/plan.hpp"
 #include "bedlam/properties/supervisor_model.hpp"
 #include "bedlam/properties/supervisor_run.hpp"
+#include "bedlam/properties/tree_run.hpp"
 
 namespace bedlam::properties {
 
@@ -133,6 +134,18 @@ inline rc::Gen<std::vector<ModelExit>> gen_exits(std::size_t workers, int max_ex
                             }
                             return exits;
                         });
+}
+
+/// A workload for a tree with `workers` workers: up to four clients, each pinging one worker
+/// every 10-300 ms with a 5-100 ms time-out (WorkloadClient).
+inline rc::Gen<std::vector<WorkloadClient>> gen_workload(std::size_t workers) {
+    const auto one = rc::gen::apply(
+        [](std::size_t worker, int every_ms, int timeout_ms) {
+            return WorkloadClient{worker, every_ms * ms, timeout_ms * ms};
+        },
+        rc::gen::inRange<std::size_t>(0, workers), rc::gen::inRange(10, 301),
+        rc::gen::inRange(5, 101));
+    return rc::gen::resize(4, rc::gen::container<std::vector<WorkloadClient>>(one));
 }
 
 /// Checks one case of the supervision property: the real tree under `exits` logs exactly what

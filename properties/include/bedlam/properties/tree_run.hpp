@@ -15,6 +15,16 @@
 
 namespace bedlam::properties {
 
+/// A client outside the tree that keeps using one worker, as callers of a service do: every
+/// `every` it looks the worker up by its name, monitors it, sends it a ping and waits for the
+/// pong or the DOWN (at most `timeout`), then takes the monitor off (with flush). A DOWN must
+/// name a process that is no longer alive, and a pong must come from the process the name gave.
+struct WorkloadClient {
+    std::size_t worker = 0;  // Index into worker_paths(tree).
+    Ticks every = 100'000'000;
+    Ticks timeout = 50'000'000;
+};
+
 struct ChaosRunOptions {
     /// How long after the plan's faults_until the tree has to be whole again.
     Ticks heal_bound = 5'000'000'000;
@@ -26,6 +36,8 @@ struct ChaosRunOptions {
     /// `tethered`, else directly.
     bool toxic = false;
     bool tethered = false;
+    /// Clients that use the tree's workers while the faults strike (started once the tree is).
+    std::vector<WorkloadClient> workload;
     /// Where to write the run's trace (JSON lines), if anywhere.
     std::ostream* trace_out = nullptr;
 };
@@ -49,6 +61,9 @@ struct ChaosRun {
     std::vector<std::string> worker_exits;
     int spawned = 0;   // Processes the tree spawned.
     int monitors = 0;  // Monitors the watcher set on workers.
+    int pings = 0;     // Pings the workload's clients sent...
+    int pongs = 0;     // ...answered,
+    int downs = 0;     // ...and DOWNs they got instead.
 };
 
 /// The tree's workers (and nested supervisors) are placed under the path `app`; chaos plans
