@@ -699,6 +699,10 @@ private:
         for (const char* m : Metrics::builtin_names()) {
             metrics.insert(m);
         }
+        // What patterns (fault targets, restarts) may match: the tree's paths, and for each
+        // dynamic supervisor `<path>/*`, since its children's ids are known only at run time.
+        std::vector<std::string> targets = paths;
+        dynamic_supervisors(s.tree, s.tree.id, &names, &targets);
         walk_workers(s.tree, [&](const ChildNode& c) {
             const StockBehaviour* b = find_behaviour(c.behaviour);
             if (b == nullptr) {
@@ -763,14 +767,14 @@ private:
                                   "` (metrics here: " + known + ")");
             }
             if (e.kind == Expectation::Kind::restarts &&
-                std::none_of(paths.begin(), paths.end(),
+                std::none_of(targets.begin(), targets.end(),
                              [&](const std::string& p) { return chaos::glob_match(e.path, p); })) {
                 problem(e.at, "the pattern `" + e.path + "` matches no process in the tree");
             }
         }
         // The plan: what chaos::check finds, placed at the fault it is about.
         chaos::Tree tree;
-        tree.paths = paths;
+        tree.paths = targets;
         for (const Client& c : s.workload) {
             for (int i = 0; i < c.count; ++i) {
                 tree.paths.push_back("workload/" + c.id + "/" + std::to_string(i));
@@ -785,6 +789,23 @@ private:
                                 ? fault_places_[*issue.fault]
                                 : place(root["faults"]);
             problem(p, issue.to_string(s.faults));
+        }
+    }
+
+    /// Dynamic supervisors register under their id (clients start children through them); their
+    /// children sit at `<path>/<id>`, with ids given at run time.
+    static void dynamic_supervisors(const SupervisorNode& sup, const std::string& path,
+                                    std::set<std::string>* names, std::vector<std::string>* targets) {
+        for (const ChildNode& c : sup.children) {
+            if (!c.supervisor) {
+                continue;
+            }
+            const std::string child = path + "/" + c.id;
+            if (c.supervisor->dynamic) {
+                names->insert(c.id);
+                targets->push_back(child + "/*");
+            }
+            dynamic_supervisors(*c.supervisor, child, names, targets);
         }
     }
 

@@ -81,11 +81,12 @@ std::vector<ChildSpec> child_specs(const SupervisorNode& sup, const std::string&
 ChildSpec supervisor_child(const ChildNode& c, const std::string& path, RunContext* ctx) {
     const SupervisorNode& sub = *c.supervisor;
     if (sub.dynamic) {
+        // Registered under its id, so that clients can start children through it.
         ChildSpec spec(c.id, [intensity = sub.intensity, period = sub.period_s,
-                              max = sub.max_children](Self self, const Any& /*extra*/) {
+                              max = sub.max_children, id = c.id](Self self, const Any& /*extra*/) {
             DynSupOptions o(intensity, period);
             o.max_children = max;
-            return start_dynamic_supervisor(self, std::move(o));
+            return start_dynamic_supervisor(self, std::move(o), StartOptions(id));
         });
         spec.type(ChildType::supervisor);
         return spec;
@@ -289,6 +290,7 @@ RunReport run(const Scenario& s, const RunOptions& options) {
     chaos::Injector injector(sim, report.plan, options.seed);
     injector.install();
     RunContext ctx;
+    ctx.seed = options.seed;
     Outcome outcome;
     const Ticks faults_until = report.plan.faults_until;
     sim.spawn(harness, &s, &ctx, &watcher, faults_until, &outcome);

@@ -59,6 +59,7 @@ struct Metrics {
 /// What behaviours may touch during a run.
 struct RunContext {
     Metrics metrics;
+    std::uint64_t seed = 0;  // The run's seed, for behaviours that draw (seeding a bedlam::Rng).
 };
 
 /// A behaviour's checked arguments (every declared parameter has a value: given or default).
