@@ -187,6 +187,21 @@ std::optional<Record> read_record(const std::string& path) {
     return r;
 }
 
+/// The record `file` is, or else a record made of the command line's scenario file and options.
+Record record_or(const std::string& file, std::uint64_t seed, bool swarm, const std::string& policy,
+                 const std::string& hash) {
+    if (std::optional<Record> from_file = read_record(file)) {
+        return *from_file;
+    }
+    Record record;
+    record.file = file;
+    record.seed = seed;
+    record.swarm = swarm;
+    record.policy = policy;
+    record.hash = hash;
+    return record;
+}
+
 // -- check ----------------------------------------------------------------------------------------
 
 struct Task {
@@ -328,15 +343,7 @@ int ScenarioCommands::run_run() const {
 }
 
 int ScenarioCommands::run_shrink() const {
-    Record record;
-    if (const std::optional<Record> from_file = read_record(file_)) {
-        record = *from_file;
-    } else {
-        record.file = file_;
-        record.seed = seed_;
-        record.swarm = swarm_;
-        record.policy = policy_;
-    }
+    const Record record = record_or(file_, seed_, swarm_, policy_, expect_hash_);
     const std::optional<Policy> policy = policy_from(record.policy, "shrink");
     const Scenario s = scenario::load_file(record.file);
     const std::string out_path =
@@ -397,16 +404,7 @@ int ScenarioCommands::run_shrink() const {
 }
 
 int ScenarioCommands::run_replay() const {
-    Record record;
-    if (const std::optional<Record> from_file = read_record(file_)) {
-        record = *from_file;
-    } else {
-        record.file = file_;
-        record.seed = seed_;
-        record.swarm = swarm_;
-        record.policy = policy_;
-        record.hash = expect_hash_;
-    }
+    const Record record = record_or(file_, seed_, swarm_, policy_, expect_hash_);
     const std::optional<Policy> policy = policy_from(record.policy, "replay");
     const Scenario s = scenario::load_file(record.file);
     const RunReport r = run_once(s, record.seed, policy, record.swarm, trace_, "replay");

@@ -638,26 +638,20 @@ private:
                      : kind == "gave_up" ? Expectation::Kind::gave_up
                                          : Expectation::Kind::did_not_give_up;
             e.path = text(n, kind.c_str(), "");
-        } else if (kind == "restarts") {
-            keys(n, "`restarts`", {"restarts", "min", "max"});
-            e.kind = Expectation::Kind::restarts;
-            e.path = text(n, "restarts", "");
+        } else if (kind == "restarts" || kind == "metric") {
+            // A glob of paths, or a counter's name, with `min` and `max`.
+            keys(n, "`" + kind + "`", {kind, "min", "max"});
+            e.kind = kind == "restarts" ? Expectation::Kind::restarts : Expectation::Kind::metric;
+            e.path = text(n, kind.c_str(), "");
             e.min = integer<int>(n, "min", 0, 0, 1'000'000'000);
             e.max = integer<int>(n, "max", 1'000'000'000, 0, 1'000'000'000);
             if (e.max < e.min) {
                 problem(n, "`max` must be >= `min`");
             }
-            if (std::optional<std::string> bad = chaos::glob_error(e.path)) {
-                problem(value, "bad path pattern `" + e.path + "`: " + *bad);
-            }
-        } else if (kind == "metric") {
-            keys(n, "`metric`", {"metric", "min", "max"});
-            e.kind = Expectation::Kind::metric;
-            e.path = text(n, "metric", "");
-            e.min = integer<int>(n, "min", 0, 0, 1'000'000'000);
-            e.max = integer<int>(n, "max", 1'000'000'000, 0, 1'000'000'000);
-            if (e.max < e.min) {
-                problem(n, "`max` must be >= `min`");
+            if (e.kind == Expectation::Kind::restarts) {
+                if (std::optional<std::string> bad = chaos::glob_error(e.path)) {
+                    problem(value, "bad path pattern `" + e.path + "`: " + *bad);
+                }
             }
         } else if (kind == "healthy_within") {
             keys(n, "`healthy_within`", {kind});

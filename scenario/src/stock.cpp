@@ -46,6 +46,13 @@ Async<void> idle(Self self, Pid parent, Ticks wait) {
     }
 }
 
+Async<void> drain_for(Self self, Ticks wait) {
+    const Ticks until = self.now() + wait;
+    while (self.now() < until) {
+        co_await self.receive([](Message /*stray*/) {}).after(dur(until - self.now()), [] {});
+    }
+}
+
 std::string name_of(const Params& p, const std::string& path) {
     const std::string& name = p.text("name");
     if (!name.empty()) {
@@ -97,7 +104,7 @@ private:
 Process caller(Self self, std::string target, std::string op, Ticks every, Ticks timeout,
                RunContext* ctx) {
     for (;;) {
-        co_await self.sleep(dur(every));
+        co_await drain_for(self, every);  // Late replies of timed-out calls go here.
         bool ok = false;
         bool timed_out = false;
         try {

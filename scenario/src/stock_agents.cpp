@@ -35,15 +35,6 @@ namespace {
 
 constexpr Ticks ms = 1'000'000;
 
-/// Waits `wait`, throwing away whatever arrives meanwhile: a client's only mail besides the
-/// replies it waits for is late replies to calls that timed out.
-Async<void> drain_for(Self self, Ticks wait) {
-    const Ticks until = self.now() + wait;
-    while (self.now() < until) {
-        co_await self.receive([](Message /*stray*/) {}).after(dur(until - self.now()), [] {});
-    }
-}
-
 // -- Linked spies ----------------------------------------------------------------------------
 
 /// A spy introduces itself to its partner, which links to it (when spies link) and welcomes it.

@@ -19,6 +19,11 @@ inline Duration dur(Ticks t) { return Duration(t); }
 /// elsewhere is ignored. Returns when `wait` has passed with nothing to do.
 Async<void> idle(Self self, Pid parent, Ticks wait);
 
+/// Waits `wait`, throwing away whatever arrives meanwhile. For clients, whose only mail besides
+/// the replies they wait for is late replies to calls that timed out: bedlam keeps those, as OTP
+/// before 24 did, so a client that only sleeps would let them pile up.
+Async<void> drain_for(Self self, Ticks wait);
+
 /// A supervisor start function for a Server `Impl` registered as `name`, constructed from
 /// `args` (copied into each start, so every restart begins afresh).
 template <typename Impl, typename... A>

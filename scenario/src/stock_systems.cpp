@@ -37,15 +37,6 @@ std::string id_of(const std::string& path) { return path.substr(path.rfind('/') 
 /// or timing out.
 bool is_noproc(const ExitException& e) { return e.reason.term().starts_with("{noproc,"); }
 
-/// Waits `wait`, throwing away whatever arrives meanwhile: a client's only mail besides the
-/// replies it waits for is late replies to calls that timed out.
-Async<void> pause(Self self, Ticks wait) {
-    const Ticks until = self.now() + wait;
-    while (self.now() < until) {
-        co_await self.receive([](Message /*stray*/) {}).after(dur(until - self.now()), [] {});
-    }
-}
-
 // -- The database pool ----------------------------------------------------------------------------
 
 /// A connection tells the manager it is connected and may be handed out (call).
@@ -259,9 +250,9 @@ Ticks stagger(int n, Ticks every) { return every / 8 * (n % 8); }
 
 Process querier(Self self, std::string pool, Ticks every, Ticks timeout, Ticks offset,
                 RunContext* ctx) {
-    co_await pause(self, offset);
+    co_await drain_for(self, offset);
     for (;;) {
-        co_await pause(self, every);
+        co_await drain_for(self, every);
         const QueryOutcome outcome = co_await transaction(self, pool, timeout);
         switch (outcome) {
             case QueryOutcome::ok:
@@ -453,7 +444,7 @@ private:
 Process viewer(Self self, std::string player, Ticks every, Ticks timeout, RunContext* ctx) {
     std::int64_t last_ms = 0;
     for (;;) {
-        co_await pause(self, every);
+        co_await drain_for(self, every);
         std::int64_t at_ms = 0;
         try {
             const PlayerPosition ask;

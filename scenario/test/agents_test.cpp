@@ -11,46 +11,19 @@
 #include "bedlam/scenario/run.hpp"
 #include "bedlam/scenario/stock.hpp"
 
+#include "support.hpp"
+
 namespace bedlam::scenario {
 namespace {
 
-RunReport run_text(const std::string& text, std::uint64_t seed = 1) {
-    const Scenario s = load_string(text, "test.yaml");
-    RunOptions options;
-    options.seed = seed;
-    return run(s, options);
-}
-
-std::string show(const RunReport& r) {
-    std::string out = r.last_line() + "\n";
-    for (const std::string& f : r.failures) {
-        out += "  " + f + "\n";
-    }
-    for (const auto& [name, n] : r.metrics.counters) {
-        out += "  " + name + "=" + std::to_string(n) + "\n";
-    }
-    return out;
-}
+using test::problems;
+using test::replace;
+using test::run_text;
+using test::show;
 
 int restarts(const RunReport& r, const std::string& path) {
     const auto it = r.restarts.find(path);
     return it == r.restarts.end() ? 0 : it->second;
-}
-
-/// The problems loading `text` reports (empty if it loads).
-std::vector<std::string> problems(const std::string& text) {
-    try {
-        (void)load_string(text, "bad.yaml");
-    } catch (const ScenarioError& e) {
-        return e.problems();
-    }
-    return {};
-}
-
-std::string replace(std::string text, const std::string& from, const std::string& to) {
-    const std::size_t at = text.find(from);
-    EXPECT_NE(at, std::string::npos) << from;
-    return at == std::string::npos ? text : text.replace(at, from.size(), to);
 }
 
 TEST(StockBehaviours, NamesAreUnique) {
@@ -331,7 +304,7 @@ TEST(AgentStoriesLoad, ADynamicSupervisorIsANameAndItsChildrenArePatterns) {
         framework, "expect:",
         "faults:\n  plan:\n    - {kind: kill, target: \"fw/agents/*\", rate: 1}\nexpect:\n"
         "  - restarts: \"fw/agents/*\"\n    max: 5");
-    EXPECT_EQ(problems(good), std::vector<std::string>{});
+    EXPECT_EQ(problems(good), std::vector<std::string>{"(loaded without problems)"});
     const auto by_id = problems(replace(good, "target: \"fw/agents/*\"", "target: fw/agents/a1"));
     ASSERT_EQ(by_id.size(), 1U);
     EXPECT_NE(by_id[0].find("path 'fw/agents/a1' matches no process in the tree"),

@@ -7,8 +7,15 @@
 #include "bedlam/scenario/load.hpp"
 #include "bedlam/scenario/stock.hpp"
 
+#include "support.hpp"
+
 namespace bedlam::scenario {
 namespace {
+
+using test::problems;
+using test::replace;
+using test::run_text;
+using test::show;
 
 constexpr const char* good = R"(name: counter under load
 description: a counter server and its callers
@@ -84,22 +91,6 @@ TEST(ScenarioLoad, AGoodFileReadsBackAsWritten) {
     EXPECT_EQ(s.expectations[1].describe(), "restarts app/pool/* in 0..10");
     EXPECT_EQ(tree_paths(s), (std::vector<std::string>{"app", "app/counter", "app/conn",
                                                         "app/pool", "app/pool/w1"}));
-}
-
-/// The problems loading `text` reports, or a note that it loaded.
-std::vector<std::string> problems(const std::string& text) {
-    try {
-        (void)load_string(text, "bad.yaml");
-    } catch (const ScenarioError& e) {
-        return e.problems();
-    }
-    return {"(loaded without problems)"};
-}
-
-std::string replace(std::string text, const std::string& from, const std::string& to) {
-    const std::size_t at = text.find(from);
-    EXPECT_NE(at, std::string::npos) << from;
-    return text.replace(at, from.size(), to);
 }
 
 TEST(ScenarioLoad, MalformedYamlNamesTheLineAndColumn) {

@@ -7,23 +7,15 @@
 #include "bedlam/scenario/load.hpp"
 #include "bedlam/scenario/run.hpp"
 
+#include "support.hpp"
+
 namespace bedlam::scenario {
 namespace {
 
-RunReport run_text(const std::string& text, std::uint64_t seed) {
-    const Scenario s = load_string(text, "test.yaml");
-    RunOptions options;
-    options.seed = seed;
-    return run(s, options);
-}
-
-std::string show(const RunReport& r) {
-    std::string out = r.last_line() + "\n";
-    for (const std::string& f : r.failures) {
-        out += "  " + f + "\n";
-    }
-    return out;
-}
+using test::problems;
+using test::replace;
+using test::run_text;
+using test::show;
 
 constexpr const char* calm = R"(name: calm
 run: {duration: 5s}

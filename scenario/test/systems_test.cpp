@@ -10,32 +10,15 @@
 #include "bedlam/scenario/load.hpp"
 #include "bedlam/scenario/run.hpp"
 
+#include "support.hpp"
+
 namespace bedlam::scenario {
 namespace {
 
-RunReport run_text(const std::string& text, std::uint64_t seed) {
-    const Scenario s = load_string(text, "test.yaml");
-    RunOptions options;
-    options.seed = seed;
-    return run(s, options);
-}
-
-std::string show(const RunReport& r) {
-    std::string out = r.last_line() + "\n";
-    for (const std::string& f : r.failures) {
-        out += "  " + f + "\n";
-    }
-    for (const auto& [name, n] : r.metrics.counters) {
-        out += "  " + name + "=" + std::to_string(n) + "\n";
-    }
-    return out;
-}
-
-std::string replace(std::string text, const std::string& from, const std::string& to) {
-    const std::size_t at = text.find(from);
-    EXPECT_NE(at, std::string::npos) << from;
-    return at == std::string::npos ? text : text.replace(at, from.size(), to);
-}
+using test::problems;
+using test::replace;
+using test::run_text;
+using test::show;
 
 std::string load_problems(const std::string& text) {
     try {
