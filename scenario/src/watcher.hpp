@@ -2,7 +2,9 @@
 // run event by event and checks the built-in properties as it goes.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <utility>
 #include <map>
 #include <optional>
 #include <set>
@@ -70,26 +72,22 @@ public:
                 break;
             }
             case TraceKind::monitor:
-                monitors_.emplace(e.x, Monitor{e.a, e.b});
+                monitors_.insert(e.x, Monitor{e.a, e.b});
                 break;
-            case TraceKind::demonitor: {
-                const auto it = monitors_.find(e.x);
-                if (it != monitors_.end()) {
-                    it->second.demonitored = true;
+            case TraceKind::demonitor:
+                if (Monitor* m = monitors_.find(e.x)) {
+                    m->demonitored = true;
                 }
                 break;
-            }
-            case TraceKind::down: {
-                const auto it = monitors_.find(e.x);
-                if (it == monitors_.end()) {
+            case TraceKind::down:
+                if (Monitor* m = monitors_.find(e.x); m == nullptr) {
                     violations_.push_back(at(time) + ": a DOWN for a monitor never set (reference " +
                                           std::to_string(e.x) + ")");
-                } else if (++it->second.downs == 2) {
+                } else if (++m->downs == 2) {
                     violations_.push_back(at(time) + ": every monitor gives exactly one DOWN: " +
-                                          describe(it->second) + " gave a second");
+                                          describe(*m) + " gave a second");
                 }
                 break;
-            }
             case TraceKind::report:
                 if (e.x == static_cast<std::uint64_t>(TraceReport::shutdown)) {
                     const auto it = procs_.find(e.a.id);
@@ -133,10 +131,17 @@ public:
     /// After the run: a monitor whose target exited before its watcher did (or while the
     /// watcher lives on), and that was not taken off first, must have given its DOWN.
     void check_monitors() {
-        for (const auto& [ref, m] : monitors_) {
-            if (m.downs > 0 || m.demonitored) {
-                continue;
+        // Most monitors were taken off or gave their DOWN: only the rest are sorted (by
+        // reference, for a deterministic report).
+        std::vector<std::pair<std::uint64_t, Monitor>> open;
+        monitors_.for_each([&open](std::uint64_t ref, const Monitor& m) {
+            if (m.downs == 0 && !m.demonitored) {
+                open.emplace_back(ref, m);
             }
+        });
+        std::sort(open.begin(), open.end(),
+                  [](const auto& a, const auto& b) { return a.first < b.first; });
+        for (const auto& [ref, m] : open) {
             const std::uint64_t target_exit = exited_at(m.target);
             const std::uint64_t watcher_exit = exited_at(m.watcher);
             if (target_exit != 0 && (watcher_exit == 0 || target_exit < watcher_exit)) {
@@ -197,7 +202,8 @@ private:
     std::set<std::string> supervisor_paths_;
     std::set<std::string> names_;  // Names the tree's workers register.
     std::set<std::string> stale_names_;
-    std::map<std::uint64_t, Monitor> monitors_;  // By reference.
+    // By reference: every call sets one, so an open-addressing map, not a node per monitor.
+    bedlam::detail::FlatMap64<Monitor> monitors_;
     std::uint64_t events_ = 0;
     std::map<std::uint64_t, Proc> procs_;
     std::map<std::string, int> spawns_;
