@@ -9,11 +9,16 @@
 namespace bedlam {
 
 bool Runtime::send_signal(Pid to, detail::Envelope* e) {
-    e->seq = new_seq();
+    Interposer* hook = interposer();
+    // The sequence number identifies a send in the trace and to an interposer. A threaded run
+    // with neither skips it: one counter shared by every core would be a contended atomic
+    // increment on every send.
+    if (single_threaded_ || hook != nullptr) {
+        e->seq = new_seq();
+    }
     if (trace_ != nullptr) {
         trace({TraceKind::send, e->from, to, e->seq, nullptr, detail::to_string(e->kind)});
     }
-    Interposer* hook = interposer();
     if (hook == nullptr) {
         return push(to, e);
     }

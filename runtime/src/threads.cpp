@@ -2,33 +2,89 @@
 #include "bedlam/runtime/threads.hpp"
 
 #include <algorithm>
+#include <array>
 #include <limits>
+#include <stdexcept>
+#include <utility>
 
 namespace bedlam {
 
 namespace {
 
-// The worker the current thread runs for, so that a process spawned or woken by a running
-// process goes to that worker's own queue. Keyed by scheduler: several may exist at once.
+constexpr std::uint32_t ring_size = 256;  // Per-worker run queue; a power of two.
+constexpr std::uint32_t ring_mask = ring_size - 1;
+/// Runs in a row from the next slot before the worker turns to its queue: two processes that
+/// keep waking each other cannot starve the rest.
+constexpr std::uint32_t next_slot_streak = 32;
+/// Every this many turns a worker looks at the shared queue first (a prime, as Go and Tokio
+/// use, so it does not beat in step with a workload's period).
+constexpr std::uint32_t shared_interval = 61;
+/// How long a parked worker sleeps while another is busy before it looks for work again.
+constexpr std::chrono::microseconds park_interval{1000};
+/// Free slots a worker keeps before it hands a batch back; and the batch.
+constexpr std::size_t slot_cache = 512;
+constexpr std::size_t slot_batch = 128;
+/// Exited processes a worker gathers before it tags them for reclamation.
+constexpr std::size_t retire_batch = 128;
+
+}  // namespace
+
+struct alignas(64) ThreadScheduler::Worker {
+    // Touched by thieves: the run queue (a ring; the owner pushes at tail and pops at head,
+    // thieves take from head) and the next slot.
+    std::atomic<std::uint32_t> head{0};
+    std::atomic<std::uint32_t> tail{0};
+    std::atomic<detail::Proc*> next{nullptr};
+    std::array<std::atomic<detail::Proc*>, ring_size> ring{};
+
+    // Read by reclaiming workers: the last epoch this worker saw between steps, 0 while parked.
+    alignas(64) std::atomic<std::uint64_t> seen{0};
+    // Processes inserted minus removed by this worker (process_count sums them).
+    std::atomic<std::int64_t> live{0};
+
+    // The owner's alone.
+    alignas(64) std::size_t index = 0;
+    std::uint32_t streak = 0;
+    std::vector<std::uint32_t> free_slots;
+    std::vector<detail::Proc*> exited;  // Not yet tagged.
+    struct Batch {
+        std::uint64_t epoch;
+        std::vector<detail::Proc*> procs;
+    };
+    std::deque<Batch> retired;  // Tagged, oldest first.
+    std::thread thread;
+
+    // Guarded by the scheduler's park_mutex_.
+    std::condition_variable cv;
+    bool parked = false;
+    bool timed = false;  // Parked with a time limit (another worker was busy).
+};
+
+namespace {
+
+// The worker the current thread runs for. Keyed by scheduler: several may exist at once.
 struct CurrentWorker {
     const void* scheduler = nullptr;
-    std::size_t index = 0;
+    void* worker = nullptr;
 };
 thread_local CurrentWorker current_worker;
 
 }  // namespace
 
 ThreadScheduler::ThreadScheduler(ThreadConfig config)
-    : Runtime(/*single_threaded=*/false), start_(std::chrono::steady_clock::now()) {
+    : Runtime(/*single_threaded=*/false),
+      start_(std::chrono::steady_clock::now()),
+      segments_(new std::atomic<Slot*>[max_segments]()) {
     unsigned n = config.workers;
     if (n == 0) {
         n = std::max(1U, std::thread::hardware_concurrency());
     }
     for (unsigned i = 0; i < n; ++i) {
         workers_.push_back(std::make_unique<Worker>());
+        workers_.back()->index = i;
     }
-    for (std::size_t i = 0; i < workers_.size(); ++i) {
-        workers_[i]->thread = std::thread([this, i] { worker_loop(i); });
+    for (auto& worker : workers_) {
+        worker->thread = std::thread([this, w = worker.get()] { worker_loop(*w); });
     }
     timer_thread_ = std::thread([this] { timer_loop(); });
 }
@@ -37,7 +93,9 @@ ThreadScheduler::~ThreadScheduler() {
     stop_.store(true, std::memory_order_seq_cst);
     {
         const std::lock_guard lock(park_mutex_);
-        park_cv_.notify_all();
+        for (auto& worker : workers_) {
+            worker->cv.notify_all();
+        }
     }
     {
         const std::lock_guard lock(timer_mutex_);
@@ -49,17 +107,35 @@ ThreadScheduler::~ThreadScheduler() {
     timer_thread_.join();
     timers_.for_each([this](const detail::TimerQueue::Timer& t) { dispose(t.envelope); });
     std::vector<detail::Proc*> procs;
-    for (Shard& shard : shards_) {
-        for (auto& [id, proc] : shard.procs) {
-            procs.push_back(proc);
+    for (std::size_t s = 0; s < max_segments; ++s) {
+        Slot* segment = segments_[s].load(std::memory_order_relaxed);
+        if (segment == nullptr) {
+            break;
         }
-        shard.procs.clear();
+        for (std::size_t i = 0; i < segment_size; ++i) {
+            if (detail::Proc* proc = segment[i].proc.load(std::memory_order_relaxed)) {
+                procs.push_back(proc);
+            }
+        }
     }
     for (detail::Proc* proc : procs) {
         proc->discard();
     }
     for (detail::Proc* proc : procs) {
         proc->unref();
+    }
+    for (auto& worker : workers_) {
+        for (detail::Proc* proc : worker->exited) {
+            proc->unref();
+        }
+        for (auto& batch : worker->retired) {
+            for (detail::Proc* proc : batch.procs) {
+                proc->unref();
+            }
+        }
+    }
+    for (std::size_t s = 0; s < max_segments; ++s) {
+        delete[] segments_[s].load(std::memory_order_relaxed);
     }
 }
 
@@ -69,86 +145,470 @@ Ticks ThreadScheduler::now() const {
         .count();
 }
 
-void ThreadScheduler::run_until_idle() {
-    std::unique_lock lock(idle_mutex_);
-    idle_cv_.wait(lock, [this] { return busy_.load(std::memory_order_acquire) == 0; });
+std::size_t ThreadScheduler::process_count() const {
+    std::int64_t n = outside_live_.load(std::memory_order_acquire);
+    for (const auto& worker : workers_) {
+        n += worker->live.load(std::memory_order_acquire);
+    }
+    return static_cast<std::size_t>(std::max<std::int64_t>(n, 0));
 }
 
-void ThreadScheduler::work_done() {
-    if (busy_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        const std::lock_guard lock(idle_mutex_);
-        idle_cv_.notify_all();
-    }
+ThreadScheduler::Worker* ThreadScheduler::current() const noexcept {
+    return current_worker.scheduler == this ? static_cast<Worker*>(current_worker.worker)
+                                            : nullptr;
 }
 
-void ThreadScheduler::schedule(detail::Proc* proc) {
-    busy_.fetch_add(1, std::memory_order_acq_rel);
-    if (current_worker.scheduler == this) {
-        enqueue(current_worker.index, proc);
-    } else {
-        const std::size_t index = next_victim_.fetch_add(1, std::memory_order_relaxed);
-        enqueue(index % workers_.size(), proc);
+// -- Workers -------------------------------------------------------------------------------------
+
+void ThreadScheduler::worker_loop(Worker& w) {
+    current_worker = CurrentWorker{this, &w};
+    w.seen.store(epoch_.load(std::memory_order_seq_cst), std::memory_order_seq_cst);
+    std::uint32_t tick = 0;
+    bool timed_out = false;
+    while (!stop_.load(std::memory_order_relaxed)) {
+        detail::Proc* proc = find_work(w, ++tick, timed_out);
+        if (proc == nullptr) {
+            timed_out = park(w);
+            continue;
+        }
+        timed_out = false;
+        run(w, proc);
+        note_quiescent(w);
+        if (!w.retired.empty() && tick % 64 == 0) {
+            reclaim(w);
+        }
     }
+    current_worker = CurrentWorker{};
 }
 
-// Pairs with the parking in worker_loop: the seq_cst increment of queued_ and load of sleepers_
-// against the worker's increment of sleepers_ and load of queued_ mean that either the worker
-// sees the work or this sees the sleeper and wakes it. Every enqueue wakes a sleeper, even one
-// a worker makes for itself: its current step may run long (no preemption), and the queued
-// process must not wait for it while another core sleeps.
-void ThreadScheduler::enqueue(std::size_t index, detail::Proc* proc) {
-    {
-        Worker& worker = *workers_[index];
-        const std::lock_guard lock(worker.mutex);
-        worker.queue.push_back(proc);
-    }
-    queued_.fetch_add(1, std::memory_order_seq_cst);
-    if (sleepers_.load(std::memory_order_seq_cst) > 0) {
-        const std::lock_guard lock(park_mutex_);
-        park_cv_.notify_one();
-    }
-}
-
-detail::Proc* ThreadScheduler::take(std::size_t index) {
-    const std::size_t n = workers_.size();
-    for (std::size_t k = 0; k < n; ++k) {
-        Worker& worker = *workers_[(index + k) % n];
-        const std::lock_guard lock(worker.mutex);
-        if (!worker.queue.empty()) {
-            detail::Proc* proc = worker.queue.front();
-            worker.queue.pop_front();
-            queued_.fetch_sub(1, std::memory_order_seq_cst);
+detail::Proc* ThreadScheduler::find_work(Worker& w, std::uint32_t tick, bool timed_out) {
+    if (tick % shared_interval == 0) {
+        if (detail::Proc* proc = pop_shared(w)) {
             return proc;
+        }
+    }
+    if (w.next.load(std::memory_order_relaxed) != nullptr) {
+        if (detail::Proc* proc = w.next.exchange(nullptr, std::memory_order_acq_rel)) {
+            if (++w.streak <= next_slot_streak) {
+                return proc;
+            }
+            // Its turn comes after what waits in the queue. No worker is woken for it: this
+            // one takes it from the queue at once if nothing else is there.
+            push_local(w, proc);
+        }
+    }
+    w.streak = 0;
+    if (detail::Proc* proc = pop_local(w)) {
+        return proc;
+    }
+    if (detail::Proc* proc = pop_shared(w)) {
+        return proc;
+    }
+    return steal(w, timed_out);
+}
+
+void ThreadScheduler::run(Worker& w, detail::Proc* proc) {
+    if (proc->step() == detail::StepResult::runnable) {
+        // It spent its budget (or could not block): to the back of the queue, where an idle
+        // worker may take it. A worker is woken only if this one has more than it alone would
+        // run next: waking one for a single process would move it to another core for nothing.
+        push_local(w, proc);
+        if (w.tail.load(std::memory_order_relaxed) - w.head.load(std::memory_order_relaxed) > 1 ||
+            w.next.load(std::memory_order_relaxed) != nullptr) {
+            notify_parked();
+        }
+    }
+}
+
+// Returns true if the worker slept its full interval (it may then take a busy worker's next
+// slot). Lost wake-ups: a worker queues stealable work, then fences and reads parked_; this one
+// increments parked_ under park_mutex_, then looks at every queue. Either the pusher sees this
+// worker parked and wakes it, or this worker sees the work.
+bool ThreadScheduler::park(Worker& w) {
+    if (!w.retired.empty() || !w.exited.empty()) {
+        reclaim(w);
+    }
+    std::unique_lock lock(park_mutex_);
+    if (stop_.load(std::memory_order_relaxed)) {
+        return false;
+    }
+    const unsigned parked = parked_.fetch_add(1, std::memory_order_seq_cst) + 1;
+    w.parked = true;
+    if (has_stealable_work()) {
+        w.parked = false;
+        parked_.fetch_sub(1, std::memory_order_seq_cst);
+        return false;
+    }
+    w.seen.store(0, std::memory_order_release);
+    const auto awake = [&] { return !w.parked || stop_.load(std::memory_order_relaxed); };
+    if (parked == workers_.size()) {
+        idle_cv_.notify_all();
+        w.timed = false;
+        w.cv.wait(lock, awake);
+    } else {
+        w.timed = true;
+        w.cv.wait_for(lock, park_interval, awake);
+    }
+    const bool timed_out = w.parked;
+    if (w.parked) {
+        w.parked = false;
+        parked_.fetch_sub(1, std::memory_order_seq_cst);
+    }
+    lock.unlock();
+    w.seen.store(epoch_.load(std::memory_order_seq_cst), std::memory_order_seq_cst);
+    return timed_out;
+}
+
+bool ThreadScheduler::has_stealable_work() const noexcept {
+    if (shared_size_.load(std::memory_order_seq_cst) != 0) {
+        return true;
+    }
+    for (const auto& worker : workers_) {
+        if (worker->tail.load(std::memory_order_seq_cst) !=
+            worker->head.load(std::memory_order_seq_cst)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// Wakes one parked worker, and every worker parked without a time limit: one worker is about to
+// be busy, so the others must look for work now and then (see park).
+void ThreadScheduler::wake_one() {
+    const std::lock_guard lock(park_mutex_);
+    bool woke = false;
+    for (auto& worker : workers_) {
+        if (worker->parked && (!woke || !worker->timed)) {
+            worker->parked = false;
+            parked_.fetch_sub(1, std::memory_order_seq_cst);
+            worker->cv.notify_one();
+            woke = true;
+        }
+    }
+}
+
+void ThreadScheduler::notify_parked() {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (parked_.load(std::memory_order_relaxed) != 0) {
+        wake_one();
+    }
+}
+
+void ThreadScheduler::run_until_idle() {
+    std::unique_lock lock(park_mutex_);
+    idle_cv_.wait(lock, [this] {
+        return parked_.load(std::memory_order_seq_cst) == workers_.size() &&
+               shared_size_.load(std::memory_order_seq_cst) == 0 &&
+               armed_.load(std::memory_order_seq_cst) == 0;
+    });
+}
+
+// A process became runnable (spawned, or woken by a message). From a worker it goes to that
+// worker's next slot; the process it displaces goes to the queue, where others can steal it.
+void ThreadScheduler::schedule(detail::Proc* proc) {
+    Worker* w = current();
+    if (w == nullptr) {
+        push_shared(proc);
+        return;
+    }
+    if (detail::Proc* displaced = w->next.exchange(proc, std::memory_order_acq_rel)) {
+        push_local(*w, displaced);
+        notify_parked();
+    }
+}
+
+// -- Run queues ----------------------------------------------------------------------------------
+
+void ThreadScheduler::push_local(Worker& w, detail::Proc* proc) {
+    for (;;) {
+        const std::uint32_t t = w.tail.load(std::memory_order_relaxed);
+        std::uint32_t h = w.head.load(std::memory_order_acquire);
+        if (t - h < ring_size) {
+            w.ring[t & ring_mask].store(proc, std::memory_order_relaxed);
+            w.tail.store(t + 1, std::memory_order_release);
+            return;
+        }
+        // Full: move the older half to the shared queue, as a thief would take it.
+        const std::uint32_t half = ring_size / 2;
+        std::array<detail::Proc*, ring_size / 2> moved{};
+        for (std::uint32_t i = 0; i < half; ++i) {
+            moved[i] = w.ring[(h + i) & ring_mask].load(std::memory_order_relaxed);
+        }
+        if (!w.head.compare_exchange_strong(h, h + half, std::memory_order_acq_rel)) {
+            continue;  // A thief made room.
+        }
+        {
+            const std::lock_guard lock(shared_mutex_);
+            shared_.insert(shared_.end(), moved.begin(), moved.end());
+            shared_.push_back(proc);
+            shared_size_.store(shared_.size(), std::memory_order_seq_cst);
+        }
+        return;
+    }
+}
+
+detail::Proc* ThreadScheduler::pop_local(Worker& w) {
+    std::uint32_t h = w.head.load(std::memory_order_acquire);
+    for (;;) {
+        if (h == w.tail.load(std::memory_order_relaxed)) {
+            return nullptr;
+        }
+        detail::Proc* proc = w.ring[h & ring_mask].load(std::memory_order_relaxed);
+        if (w.head.compare_exchange_weak(h, h + 1, std::memory_order_acq_rel,
+                                         std::memory_order_acquire)) {
+            return proc;
+        }
+    }
+}
+
+// Takes half of another worker's queue (into the thief's own, whose last entry it runs). The
+// owner writes only slots at or past tail, which stay clear of [head, head + n) while head is
+// unchanged, so the entries read before a successful compare-exchange are the ones taken.
+detail::Proc* ThreadScheduler::steal_from(Worker& victim, Worker& thief) {
+    std::uint32_t h = victim.head.load(std::memory_order_acquire);
+    for (;;) {
+        const std::uint32_t t = victim.tail.load(std::memory_order_acquire);
+        const std::uint32_t len = t - h;
+        if (len == 0) {
+            return nullptr;
+        }
+        if (len > ring_size) {  // A stale head: read it again.
+            h = victim.head.load(std::memory_order_acquire);
+            continue;
+        }
+        const std::uint32_t n = len - len / 2;
+        // The thief's queue is empty (it steals only then), so these slots are free; nothing
+        // reads them until its tail moves.
+        const std::uint32_t mine = thief.tail.load(std::memory_order_relaxed);
+        for (std::uint32_t i = 0; i < n - 1; ++i) {
+            thief.ring[(mine + i) & ring_mask].store(
+                victim.ring[(h + i) & ring_mask].load(std::memory_order_relaxed),
+                std::memory_order_relaxed);
+        }
+        detail::Proc* last = victim.ring[(h + n - 1) & ring_mask].load(std::memory_order_relaxed);
+        if (victim.head.compare_exchange_weak(h, h + n, std::memory_order_acq_rel,
+                                              std::memory_order_acquire)) {
+            if (n > 1) {
+                thief.tail.store(mine + n - 1, std::memory_order_release);
+            }
+            return last;
+        }
+    }
+}
+
+detail::Proc* ThreadScheduler::steal(Worker& thief, bool timed_out) {
+    const std::size_t n = workers_.size();
+    for (std::size_t k = 1; k < n; ++k) {
+        Worker& victim = *workers_[(thief.index + k) % n];
+        if (detail::Proc* proc = steal_from(victim, thief)) {
+            return proc;
+        }
+    }
+    if (timed_out) {
+        // Slept a whole interval while others were busy: a next slot still full now may wait
+        // behind a long step.
+        for (std::size_t k = 1; k < n; ++k) {
+            Worker& victim = *workers_[(thief.index + k) % n];
+            if (victim.next.load(std::memory_order_relaxed) != nullptr) {
+                if (detail::Proc* proc = victim.next.exchange(nullptr, std::memory_order_acq_rel)) {
+                    return proc;
+                }
+            }
         }
     }
     return nullptr;
 }
 
-void ThreadScheduler::worker_loop(std::size_t index) {
-    current_worker = CurrentWorker{this, index};
-    while (!stop_.load(std::memory_order_acquire)) {
-        detail::Proc* proc = take(index);
-        if (proc == nullptr) {
-            sleepers_.fetch_add(1, std::memory_order_seq_cst);
-            if (queued_.load(std::memory_order_seq_cst) == 0 &&
-                !stop_.load(std::memory_order_seq_cst)) {
-                std::unique_lock lock(park_mutex_);
-                park_cv_.wait(lock, [this] {
-                    return queued_.load(std::memory_order_seq_cst) > 0 ||
-                           stop_.load(std::memory_order_seq_cst);
-                });
-            }
-            sleepers_.fetch_sub(1, std::memory_order_seq_cst);
-            continue;
+void ThreadScheduler::push_shared(detail::Proc* proc) {
+    {
+        const std::lock_guard lock(shared_mutex_);
+        shared_.push_back(proc);
+        shared_size_.store(shared_.size(), std::memory_order_seq_cst);
+    }
+    notify_parked();
+}
+
+// Takes one process to run and, when many wait, a fair share more into the worker's queue.
+detail::Proc* ThreadScheduler::pop_shared(Worker& w) {
+    if (shared_size_.load(std::memory_order_relaxed) == 0) {
+        return nullptr;
+    }
+    const std::lock_guard lock(shared_mutex_);
+    if (shared_.empty()) {
+        return nullptr;
+    }
+    detail::Proc* proc = shared_.front();
+    shared_.pop_front();
+    const std::uint32_t room = ring_size - (w.tail.load(std::memory_order_relaxed) -
+                                            w.head.load(std::memory_order_acquire));
+    std::size_t more = std::min<std::size_t>(shared_.size() / workers_.size(), room / 2);
+    while (more-- > 0) {
+        const std::uint32_t t = w.tail.load(std::memory_order_relaxed);
+        w.ring[t & ring_mask].store(shared_.front(), std::memory_order_relaxed);
+        w.tail.store(t + 1, std::memory_order_release);
+        shared_.pop_front();
+    }
+    shared_size_.store(shared_.size(), std::memory_order_seq_cst);
+    if (!shared_.empty()) {
+        notify_parked();  // Under shared_mutex_, which wake_one never takes.
+    }
+    return proc;
+}
+
+// -- Process table -------------------------------------------------------------------------------
+
+ThreadScheduler::Slot& ThreadScheduler::slot(std::uint32_t index) noexcept {
+    return segments_[index >> segment_bits].load(std::memory_order_acquire)[index &
+                                                                            (segment_size - 1)];
+}
+
+void ThreadScheduler::take_slots(std::vector<std::uint32_t>& into, std::size_t count) {
+    const std::lock_guard lock(slots_mutex_);
+    while (count > 0 && !free_slots_.empty()) {
+        into.push_back(free_slots_.back());
+        free_slots_.pop_back();
+        --count;
+    }
+    while (count-- > 0) {
+        const std::uint32_t index = next_slot_;
+        const std::size_t segment = index >> segment_bits;
+        if (segment >= max_segments) {
+            throw std::length_error("ThreadScheduler: process table full");
         }
-        const detail::StepResult result = proc->step();
-        if (result == detail::StepResult::runnable) {
-            enqueue(index, proc);  // Still runnable: back of the queue, so others get a turn.
-        } else {
-            work_done();
+        if (segments_[segment].load(std::memory_order_relaxed) == nullptr) {
+            segments_[segment].store(new Slot[segment_size], std::memory_order_release);
+        }
+        ++next_slot_;
+        into.push_back(index);
+    }
+}
+
+std::uint64_t ThreadScheduler::new_pid_id() {
+    std::uint32_t index = 0;
+    if (Worker* w = current(); w != nullptr) {
+        if (w->free_slots.empty()) {
+            take_slots(w->free_slots, slot_batch);
+        }
+        index = w->free_slots.back();
+        w->free_slots.pop_back();
+    } else {
+        std::vector<std::uint32_t> one;
+        take_slots(one, 1);
+        index = one.front();
+    }
+    Slot& s = slot(index);
+    if (++s.generation == 0) {
+        s.generation = 1;  // Generation 0 never names a process, so no id is 0.
+    }
+    return (std::uint64_t{s.generation} << 32U) | index;
+}
+
+void ThreadScheduler::insert(detail::Proc* proc) {
+    slot(static_cast<std::uint32_t>(proc->pid().id)).proc.store(proc, std::memory_order_seq_cst);
+    if (Worker* w = current(); w != nullptr) {
+        w->live.store(w->live.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    } else {
+        outside_live_.fetch_add(1, std::memory_order_acq_rel);
+    }
+}
+
+// Two loads and no reference count: a worker's lookups are covered by reclamation (the process
+// is not freed before this worker's step ends); a lookup from another thread is counted in
+// outside_readers_ until unpin().
+detail::Proc* ThreadScheduler::acquire(Pid pid) {
+    const auto index = static_cast<std::uint32_t>(pid.id);
+    if (index == 0 || (index >> segment_bits) >= max_segments) {
+        return nullptr;
+    }
+    const bool outside = current() == nullptr;
+    if (outside) {
+        outside_readers_.fetch_add(1, std::memory_order_seq_cst);
+    }
+    detail::Proc* proc = nullptr;
+    if (Slot* segment = segments_[index >> segment_bits].load(std::memory_order_acquire)) {
+        // seq_cst pairs with remove(): a worker back from parking sees the slot emptied.
+        proc = segment[index & (segment_size - 1)].proc.load(std::memory_order_seq_cst);
+    }
+    if (proc == nullptr || proc->pid() != pid) {
+        if (outside) {
+            outside_readers_.fetch_sub(1, std::memory_order_release);
+        }
+        return nullptr;
+    }
+    return proc;
+}
+
+void ThreadScheduler::unpin(detail::Proc* /*proc*/) noexcept {
+    if (current() == nullptr) {
+        outside_readers_.fetch_sub(1, std::memory_order_release);
+    }
+}
+
+void ThreadScheduler::remove(detail::Proc* proc) {
+    const auto index = static_cast<std::uint32_t>(proc->pid().id);
+    slot(index).proc.store(nullptr, std::memory_order_seq_cst);
+    Worker* w = current();
+    BEDLAM_ASSERT(w != nullptr);  // Processes end only in a step.
+    w->live.store(w->live.load(std::memory_order_relaxed) - 1, std::memory_order_release);
+    w->free_slots.push_back(index);  // Reusable now: the next pid there has a new generation.
+    if (w->free_slots.size() > slot_cache) {
+        const std::lock_guard lock(slots_mutex_);
+        free_slots_.insert(free_slots_.end(), w->free_slots.end() - slot_batch,
+                           w->free_slots.end());
+        w->free_slots.resize(w->free_slots.size() - slot_batch);
+    }
+    retire(*w, proc);
+}
+
+// -- Reclamation ---------------------------------------------------------------------------------
+
+void ThreadScheduler::retire(Worker& w, detail::Proc* proc) {
+    w.exited.push_back(proc);
+    if (w.exited.size() >= retire_batch) {
+        const std::uint64_t epoch = epoch_.fetch_add(1, std::memory_order_seq_cst) + 1;
+        w.retired.push_back(Worker::Batch{epoch, std::move(w.exited)});
+        w.exited.clear();
+    }
+}
+
+void ThreadScheduler::note_quiescent(Worker& w) noexcept {
+    w.seen.store(epoch_.load(std::memory_order_acquire), std::memory_order_release);
+}
+
+// Frees the batches every worker has moved past. Called between steps, so this worker's own
+// epoch is current.
+void ThreadScheduler::reclaim(Worker& w) {
+    if (!w.exited.empty()) {
+        const std::uint64_t epoch = epoch_.fetch_add(1, std::memory_order_seq_cst) + 1;
+        w.retired.push_back(Worker::Batch{epoch, std::move(w.exited)});
+        w.exited.clear();
+    }
+    note_quiescent(w);
+    std::uint64_t oldest = std::numeric_limits<std::uint64_t>::max();
+    for (const auto& worker : workers_) {
+        const std::uint64_t seen = worker->seen.load(std::memory_order_seq_cst);
+        if (seen != 0) {
+            oldest = std::min(oldest, seen);
         }
     }
-    current_worker = CurrentWorker{};
+    if (outside_readers_.load(std::memory_order_seq_cst) != 0) {
+        return;
+    }
+    while (!w.retired.empty() && w.retired.front().epoch <= oldest) {
+        for (detail::Proc* proc : w.retired.front().procs) {
+            proc->unref();
+        }
+        w.retired.pop_front();
+    }
+}
+
+// -- Timers --------------------------------------------------------------------------------------
+
+void ThreadScheduler::timer_done() {
+    if (armed_.fetch_sub(1, std::memory_order_seq_cst) == 1) {
+        const std::lock_guard lock(park_mutex_);
+        idle_cv_.notify_all();
+    }
 }
 
 // The timer thread also runs an installed interposer's timed actions (a fault plan's kills). It
@@ -191,7 +651,7 @@ void ThreadScheduler::timer_loop() {
         } else {
             push(timer.target, timer.envelope);
         }
-        work_done();
+        timer_done();  // After the push, which has woken a worker if the target was blocked.
         lock.lock();
     }
 }
@@ -200,7 +660,7 @@ TimerRef ThreadScheduler::start_timer(Ticks delay, Pid target, detail::Envelope*
     BEDLAM_ASSERT(delay >= 0);
     const std::uint64_t id = new_timer_id();
     const Ticks deadline = now() + delay;
-    busy_.fetch_add(1, std::memory_order_acq_rel);
+    armed_.fetch_add(1, std::memory_order_seq_cst);
     const std::lock_guard lock(timer_mutex_);
     const TimerRef ref = timers_.add(deadline, id, target, e, as_send);
     if (deadline < timer_wake_at_) {
@@ -220,38 +680,8 @@ std::optional<Ticks> ThreadScheduler::cancel_timer(TimerRef ref) {
         return std::nullopt;
     }
     dispose(timer->envelope);
-    work_done();
+    timer_done();
     return std::max<Ticks>(0, timer->deadline - now());
-}
-
-detail::Proc* ThreadScheduler::acquire(Pid pid) {
-    Shard& shard = shard_of(pid);
-    const std::lock_guard lock(shard.mutex);
-    auto it = shard.procs.find(pid.id);
-    if (it == shard.procs.end()) {
-        return nullptr;
-    }
-    it->second->ref();
-    return it->second;
-}
-
-void ThreadScheduler::insert(detail::Proc* proc) {
-    Shard& shard = shard_of(proc->pid());
-    {
-        const std::lock_guard lock(shard.mutex);
-        shard.procs.emplace(proc->pid().id, proc);
-    }
-    live_.fetch_add(1, std::memory_order_acq_rel);
-}
-
-void ThreadScheduler::remove(detail::Proc* proc) {
-    Shard& shard = shard_of(proc->pid());
-    {
-        const std::lock_guard lock(shard.mutex);
-        shard.procs.erase(proc->pid().id);
-    }
-    live_.fetch_sub(1, std::memory_order_acq_rel);
-    proc->unref();
 }
 
 }  // namespace bedlam

@@ -209,9 +209,11 @@ Process caller(Self self, Probe* probe, Pid server, int what) {
 Process call_failures_root(Self self, Probe* probe) {
     self.trap_exit(true);
     const Pid dead = (co_await start_link<Counter>(self, probe, 0)).pid;
+    probe->label(dead, "dead");
     co_await stop(self, dead);
     for (int what = 0; what < 5; ++what) {
         const Pid server = (co_await start_link<Counter>(self, probe, 0)).pid;
+        probe->label(server, "server" + std::to_string(what));
         const MonitorRef c = self.spawn_monitor(caller, probe, what == 0 ? dead : server, what).second;
         co_await note_exit(self, probe, c, "caller");
         if (what == 2 || what == 4) {
@@ -240,12 +242,12 @@ TEST_P(ServerTest, FailedCallsExitTheCallerWithOtpReasons) {
     }
     EXPECT_EQ(callers,
               (Events{
-                  "caller {noproc,{gen_server,call,[<0." + std::to_string(2) + ".0>,_,5000]}}",
-                  "caller {timeout,{gen_server,call,[<0.5.0>,_,10]}}",
+                  "caller {noproc,{gen_server,call,[dead,_,5000]}}",
+                  "caller {timeout,{gen_server,call,[server1,_,10]}}",
                   // A server stopping with `shutdown` gives {shutdown, ...}: clean for supervisors.
-                  "caller {shutdown,{gen_server,call,[<0.7.0>,_,5000]}}",
+                  "caller {shutdown,{gen_server,call,[server2,_,5000]}}",
                   "caller {noproc,{gen_server,call,[nobody,_,5000]}}",
-                  "caller {boom,{gen_server,call,[<0.11.0>,_,5000]}}",
+                  "caller {boom,{gen_server,call,[server4,_,5000]}}",
               }));
     EXPECT_EQ(servers, (Events{"server shutdown", "server boom"}));
 }
@@ -254,6 +256,7 @@ TEST_P(ServerTest, FailedCallsExitTheCallerWithOtpReasons) {
 Process terminate_root(Self self, Probe* probe) {
     self.trap_exit(true);
     const Pid a = (co_await start_link<Counter>(self, probe, 0)).pid;
+    probe->label(a, "a");
     cast(self, a, Add{1});
     self.send(a, Release{});  // Info: replies to nobody's deferred call; harmless.
     // Crash: terminate runs with `boom`.
@@ -270,7 +273,7 @@ Process terminate_root(Self self, Probe* probe) {
 TEST_P(ServerTest, TerminateRunsAfterCrashButNotWhenKilled) {
     run(terminate_root);
     EXPECT_EQ(events(), (Events{"init", "terminate boom",
-                                "caller {boom,{gen_server,call,[<0.2.0>,_,5000]}}", "init",
+                                "caller {boom,{gen_server,call,[a,_,5000]}}", "init",
                                 "b killed"}));
 }
 
@@ -375,6 +378,7 @@ class Bare final : public Server {};
 Process bad_call_root(Self self, Probe* probe) {
     self.trap_exit(true);
     const Pid s = (co_await start_link<Bare>(self)).pid;
+    probe->label(s, "s");
     const MonitorRef c = self.spawn_monitor(caller, probe, s, 0).second;
     co_await note_exit(self, probe, c, "caller");
     const ExitMsg m = co_await self.receive<ExitMsg>();
@@ -383,7 +387,7 @@ Process bad_call_root(Self self, Probe* probe) {
 
 TEST_P(ServerTest, UnhandledCallStopsWithBadCall) {
     run(bad_call_root);
-    EXPECT_EQ(events(), (Events{"caller {{bad_call,_},{gen_server,call,[<0.2.0>,_,5000]}}",
+    EXPECT_EQ(events(), (Events{"caller {{bad_call,_},{gen_server,call,[s,_,5000]}}",
                                 "server {bad_call,_}"}));
 }
 

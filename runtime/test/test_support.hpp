@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <ostream>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,9 +25,24 @@ using Events = std::vector<std::string>;
 /// run on worker threads) and read by the test after run_until_idle().
 class Probe {
 public:
+    /// Records `event`, with every labelled pid's text (<0.N.0>) replaced by its label: pid
+    /// numbers differ between schedulers (the threaded one reuses table slots), labels do not.
     void note(std::string event) {
         const std::lock_guard lock(mutex_);
+        for (const auto& [text, name] : labels_) {
+            for (std::size_t at = event.find(text); at != std::string::npos;
+                 at = event.find(text, at + name.size())) {
+                event.replace(at, text.size(), name);
+            }
+        }
         events_.push_back(std::move(event));
+    }
+    /// Names `pid` in the events noted from now on.
+    void label(Pid pid, std::string name) {
+        std::ostringstream text;
+        text << pid;
+        const std::lock_guard lock(mutex_);
+        labels_.emplace_back(text.str(), std::move(name));
     }
     [[nodiscard]] Events events() const {
         const std::lock_guard lock(mutex_);
@@ -44,6 +60,7 @@ public:
 private:
     mutable std::mutex mutex_;
     Events events_;
+    std::vector<std::pair<std::string, std::string>> labels_;
     Pid pid_;
 };
 

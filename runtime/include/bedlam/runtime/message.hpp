@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "bedlam/runtime/assert.hpp"
+#include "bedlam/runtime/block_pool.hpp"
 #include "bedlam/runtime/types.hpp"
 
 namespace bedlam::detail {
@@ -188,7 +189,8 @@ private:
 /// Creates an envelope of type E from `pool` (the heap if null).
 template <typename E, typename... Args>
 E* make_envelope(EnvelopePool* pool, Args&&... args) {
-    void* memory = pool != nullptr ? pool->allocate(sizeof(E)) : ::operator new(sizeof(E));
+    // Without a runtime pool (the threaded scheduler), the calling thread's block pool.
+    void* memory = pool != nullptr ? pool->allocate(sizeof(E)) : pool_allocate(sizeof(E));
     try {
         E* e = new (memory) E(std::forward<Args>(args)...);
         e->bytes = static_cast<std::uint32_t>(sizeof(E));
@@ -197,7 +199,7 @@ E* make_envelope(EnvelopePool* pool, Args&&... args) {
         if (pool != nullptr) {
             pool->release(memory, sizeof(E));
         } else {
-            ::operator delete(memory);
+            pool_deallocate(memory, sizeof(E));
         }
         throw;
     }
@@ -211,7 +213,7 @@ inline void dispose(EnvelopePool* pool, Envelope* e) noexcept {
     if (pool != nullptr) {
         pool->release(e, bytes);
     } else {
-        ::operator delete(e);
+        pool_deallocate(e, bytes);
     }
 }
 

@@ -99,7 +99,7 @@ public:
     Pid spawn_process(detail::Proc* parent, SpawnOptions options, MonitorRef* ref_out, F body,
                       Args... args) {
         detail::check_body_type<F>();
-        auto* proc = new detail::Proc(this, Pid{next(next_pid_)});
+        auto* proc = new detail::Proc(this, Pid{single_threaded_ ? next(next_pid_) : new_pid_id()});
         proc->set_labels(parent != nullptr ? parent->child_path() : nullptr, options.kind);
         Process process = std::invoke(body, Self(proc), std::move(args)...);
         proc->set_body(process.release());
@@ -169,13 +169,17 @@ protected:
     explicit Runtime(bool single_threaded) noexcept : single_threaded_(single_threaded) {}
 
     /// Returns the process, or nullptr if it is not alive. On a multi-threaded runtime the
-    /// caller owns a new reference and gives it back with release().
+    /// process stays valid until the caller gives it back with release().
     virtual detail::Proc* acquire(Pid pid) = 0;
     void release(detail::Proc* proc) noexcept {
         if (!single_threaded_) {
-            proc->unref();
+            unpin(proc);
         }
     }
+    /// release() on a multi-threaded runtime.
+    virtual void unpin(detail::Proc* /*proc*/) noexcept {}
+    /// A new pid's id on a multi-threaded runtime (the simulator numbers pids in spawn order).
+    virtual std::uint64_t new_pid_id() { return next(next_pid_); }
     /// Adds a new process to the table (the table holds the initial reference).
     virtual void insert(detail::Proc* proc) = 0;
     /// Makes a process runnable. Called once per transition out of blocked, and at spawn.

@@ -1,10 +1,25 @@
-// The threaded scheduler: N worker threads with per-worker run queues and stealing, a real
-// monotonic clock, and the same process code and API as the simulator. Sends are lock-free pushes
-// onto the receiver's inbox; the process table is sharded, so no global lock sits on the send
-// path. This is the first, correctness-first version; see docs/benchmarks.md for its figures.
+// The threaded scheduler: N worker threads running the same process code and API as the simulator,
+// on a real monotonic clock.
+//
+// Scheduling (docs/benchmarks.md has the figures and what the profiles showed):
+// - Each worker has a bounded run queue that it pushes to and pops from, and that idle workers
+//   steal half of; plus a one-process "next" slot. A process woken by the running process goes
+//   to the slot and runs next on the same core, so a request and its reply stay on one core
+//   (BEAM and Go do the same); the process it displaces goes to the queue, where it can be stolen.
+// - Processes made runnable from outside the workers (the caller's thread, the timer thread) go
+//   to a shared queue that workers check now and then, so it cannot starve.
+// - A worker with nothing to run and nothing to steal parks on a condition variable. A worker
+//   that queues stealable work wakes a parked one. While any worker is busy, parked ones wake
+//   every millisecond to look for work, and may then take a busy worker's next slot: a process
+//   that runs for long (or spins waiting for another) cannot keep the one it woke from running.
+// - A process completes at most Runtime::receive_budget() receives per turn (BEAM's reductions).
+//
+// The process table is lock-free for lookups: a pid's id is a slot index and the slot's
+// generation, so a send finds its receiver with two loads. A process that exits leaves its slot
+// at once but its memory is freed only after every worker has finished the step it was in
+// (quiescent-state reclamation), so a lookup never touches freed memory and takes no reference.
 #pragma once
 
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -15,8 +30,6 @@
 #include <mutex>
 #include <optional>
 #include <thread>
-#include <unordered_map>
-#include <utility>
 #include <vector>
 
 #include "bedlam/runtime/runtime.hpp"
@@ -38,11 +51,9 @@ public:
     ThreadScheduler& operator=(const ThreadScheduler&) = delete;
 
     [[nodiscard]] Ticks now() const override;
-    /// Blocks until no process is runnable or running and no timer is armed.
+    /// Blocks until every worker is parked with nothing to run and no timer is armed.
     void run_until_idle() override;
-    [[nodiscard]] std::size_t process_count() const override {
-        return live_.load(std::memory_order_acquire);
-    }
+    [[nodiscard]] std::size_t process_count() const override;
     [[nodiscard]] unsigned workers() const noexcept {
         return static_cast<unsigned>(workers_.size());
     }
@@ -53,52 +64,88 @@ public:
 
 protected:
     detail::Proc* acquire(Pid pid) override;
+    void unpin(detail::Proc* proc) noexcept override;
+    std::uint64_t new_pid_id() override;
     void insert(detail::Proc* proc) override;
     void schedule(detail::Proc* proc) override;
 
 private:
-    struct Worker {
-        std::mutex mutex;
-        std::deque<detail::Proc*> queue;  // Guarded by mutex.
-        std::thread thread;
+    struct Worker;
+    /// One entry of the process table. `proc` is read by any thread; `generation` only by the
+    /// thread that owns the free slot.
+    struct Slot {
+        std::atomic<detail::Proc*> proc{nullptr};
+        std::uint32_t generation = 0;
     };
-    struct Shard {
-        std::mutex mutex;
-        std::unordered_map<std::uint64_t, detail::Proc*> procs;  // lookup-only; guarded.
-    };
-    static constexpr std::size_t shard_count = 64;
+    static constexpr unsigned segment_bits = 12;  // 4,096 slots (64 KiB) a segment.
+    static constexpr std::size_t segment_size = std::size_t{1} << segment_bits;
+    static constexpr std::size_t max_segments = std::size_t{1} << 16;  // 268 M live processes.
 
-    void worker_loop(std::size_t index);
-    detail::Proc* take(std::size_t index);
-    void enqueue(std::size_t index, detail::Proc* proc);
+    // -- Workers ---------------------------------------------------------------------------------
+    void worker_loop(Worker& w);
+    detail::Proc* find_work(Worker& w, std::uint32_t tick, bool timed_out);
+    void run(Worker& w, detail::Proc* proc);
+    bool park(Worker& w);
+    [[nodiscard]] bool has_stealable_work() const noexcept;
+    void wake_one();
+    void notify_parked();
+    [[nodiscard]] Worker* current() const noexcept;
+
+    // -- Run queues ------------------------------------------------------------------------------
+    void push_local(Worker& w, detail::Proc* proc);
+    detail::Proc* pop_local(Worker& w);
+    detail::Proc* steal(Worker& thief, bool timed_out);
+    detail::Proc* steal_from(Worker& victim, Worker& thief);
+    void push_shared(detail::Proc* proc);
+    detail::Proc* pop_shared(Worker& w);
+
+    // -- Process table and reclamation -----------------------------------------------------------
+    Slot& slot(std::uint32_t index) noexcept;
+    void take_slots(std::vector<std::uint32_t>& into, std::size_t count);
+    void retire(Worker& w, detail::Proc* proc);
+    void reclaim(Worker& w);
+    void note_quiescent(Worker& w) noexcept;
+
+    // -- Timers ----------------------------------------------------------------------------------
     void timer_loop();
-    void work_done();
-    Shard& shard_of(Pid pid) noexcept { return shards_[pid.id % shard_count]; }
+    void timer_done();
 
     const std::chrono::steady_clock::time_point start_;
     std::vector<std::unique_ptr<Worker>> workers_;
-    std::array<Shard, shard_count> shards_;
-    std::atomic<std::size_t> live_{0};
-    std::atomic<std::uint64_t> next_victim_{0};
-
-    // Work accounting: processes queued or running, plus armed timers. Zero means idle.
-    std::atomic<std::int64_t> busy_{0};
-    std::mutex idle_mutex_;
-    std::condition_variable idle_cv_;
-
-    // Parking: workers with nothing to do sleep here until something is queued.
-    std::atomic<std::int64_t> queued_{0};
-    std::atomic<int> sleepers_{0};
-    std::mutex park_mutex_;
-    std::condition_variable park_cv_;
     std::atomic<bool> stop_{false};
 
+    // Processes made runnable outside the workers.
+    std::mutex shared_mutex_;
+    std::deque<detail::Proc*> shared_;  // Guarded by shared_mutex_.
+    std::atomic<std::size_t> shared_size_{0};
+
+    // Parking. parked_ changes only under park_mutex_ (so the idle check is exact) but is read
+    // without it on the push path.
+    std::mutex park_mutex_;
+    std::atomic<unsigned> parked_{0};
+    std::condition_variable idle_cv_;
+
+    // The process table: segments of slots, allocated as the table grows and never moved.
+    std::unique_ptr<std::atomic<Slot*>[]> segments_;
+    std::mutex slots_mutex_;
+    std::vector<std::uint32_t> free_slots_;  // Guarded by slots_mutex_.
+    std::uint32_t next_slot_ = 1;             // Guarded; slot 0 is never used (no pid is 0).
+    std::atomic<std::int64_t> outside_live_{0};  // Spawns from outside the workers.
+
+    // Reclamation: a batch of exited processes tagged with epoch E is freed once every worker
+    // has seen epoch E (or is parked) and no thread outside the workers holds a looked-up
+    // process.
+    std::atomic<std::uint64_t> epoch_{1};
+    std::atomic<std::int64_t> outside_readers_{0};
+
+    // Timers, on a timer thread that also runs an installed interposer's timed actions.
     std::mutex timer_mutex_;
     std::condition_variable timer_cv_;
     detail::TimerQueue timers_;  // Guarded by timer_mutex_.
     // When the timer thread will next wake by itself (guarded): a new timer only has to wake it
     // if it is due earlier. A cancelled timer leaves it set; the thread then wakes for nothing.
     Ticks timer_wake_at_ = std::numeric_limits<Ticks>::max();
+    std::atomic<std::int64_t> armed_{0};  // Timers armed and not yet fired or cancelled.
     std::thread timer_thread_;
 };
 
