@@ -21,6 +21,11 @@ constexpr std::uint32_t next_slot_streak = 32;
 constexpr std::uint32_t shared_interval = 61;
 /// How long a parked worker sleeps while another is busy before it looks for work again.
 constexpr std::chrono::microseconds park_interval{1000};
+/// How long a worker that ran out of work keeps looking before it parks. Waking a parked worker
+/// costs the waker a futex call and the sleeper a context switch, several microseconds each; a
+/// supervisor restarting a hundred children hands out work a few microseconds apart, so without
+/// this the idle worker would park and be woken again for every child.
+constexpr std::chrono::microseconds spin_interval{50};
 /// Free slots a worker keeps before it hands a batch back; and the batch.
 constexpr std::size_t slot_cache = 512;
 constexpr std::size_t slot_batch = 128;
@@ -68,6 +73,15 @@ struct CurrentWorker {
     void* worker = nullptr;
 };
 thread_local CurrentWorker current_worker;
+
+/// Tells the core this is a spin-wait (fewer wasted cycles, and a hyper-threaded sibling runs).
+inline void pause() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+}
 
 }  // namespace
 
@@ -168,6 +182,9 @@ void ThreadScheduler::worker_loop(Worker& w) {
     while (!stop_.load(std::memory_order_relaxed)) {
         detail::Proc* proc = find_work(w, ++tick, timed_out);
         if (proc == nullptr) {
+            if (!timed_out && spin(w)) {
+                continue;
+            }
             timed_out = park(w);
             continue;
         }
@@ -220,6 +237,21 @@ void ThreadScheduler::run(Worker& w, detail::Proc* proc) {
     }
 }
 
+// Looks for stealable work for up to spin_interval without parking; true if some appeared.
+bool ThreadScheduler::spin(Worker& w) {
+    note_quiescent(w);
+    const auto until = std::chrono::steady_clock::now() + spin_interval;
+    do {
+        for (int i = 0; i < 64; ++i) {
+            if (has_stealable_work()) {
+                return true;
+            }
+            pause();
+        }
+    } while (std::chrono::steady_clock::now() < until && !stop_.load(std::memory_order_relaxed));
+    return false;
+}
+
 // Returns true if the worker slept its full interval (it may then take a busy worker's next
 // slot). Lost wake-ups: a worker queues stealable work, then fences and reads parked_; this one
 // increments parked_ under park_mutex_, then looks at every queue. Either the pusher sees this
@@ -242,7 +274,9 @@ bool ThreadScheduler::park(Worker& w) {
     w.seen.store(0, std::memory_order_release);
     const auto awake = [&] { return !w.parked || stop_.load(std::memory_order_relaxed); };
     if (parked == workers_.size()) {
-        idle_cv_.notify_all();
+        if (idle()) {
+            idle_cv_.notify_all();
+        }
         w.timed = false;
         w.cv.wait(lock, awake);
     } else {
@@ -294,13 +328,18 @@ void ThreadScheduler::notify_parked() {
     }
 }
 
+// Under park_mutex_. Every worker parked means none is running a process and every run queue
+// is empty (the last to park looked at them all); wake-ups from outside the workers go to the
+// shared queue, and the timers still armed will make more.
+bool ThreadScheduler::idle() const noexcept {
+    return parked_.load(std::memory_order_seq_cst) == workers_.size() &&
+           shared_size_.load(std::memory_order_seq_cst) == 0 &&
+           armed_.load(std::memory_order_seq_cst) == 0;
+}
+
 void ThreadScheduler::run_until_idle() {
     std::unique_lock lock(park_mutex_);
-    idle_cv_.wait(lock, [this] {
-        return parked_.load(std::memory_order_seq_cst) == workers_.size() &&
-               shared_size_.load(std::memory_order_seq_cst) == 0 &&
-               armed_.load(std::memory_order_seq_cst) == 0;
-    });
+    idle_cv_.wait(lock, [this] { return idle(); });
 }
 
 // A process became runnable (spawned, or woken by a message). From a worker it goes to that
@@ -604,10 +643,16 @@ void ThreadScheduler::reclaim(Worker& w) {
 
 // -- Timers --------------------------------------------------------------------------------------
 
+// The last armed timer went: if every worker is parked, the run is now idle. A worker that
+// cancels a timer is not parked, so the common case (a call's time-out cancelled by its reply)
+// takes no lock.
 void ThreadScheduler::timer_done() {
-    if (armed_.fetch_sub(1, std::memory_order_seq_cst) == 1) {
+    if (armed_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
+        parked_.load(std::memory_order_seq_cst) == workers_.size()) {
         const std::lock_guard lock(park_mutex_);
-        idle_cv_.notify_all();
+        if (idle()) {
+            idle_cv_.notify_all();
+        }
     }
 }
 
@@ -629,6 +674,14 @@ void ThreadScheduler::timer_loop() {
             if (hook != nullptr) {
                 timer_wake_at_ = now() + interposer_poll;
                 timer_cv_.wait_for(lock, std::chrono::nanoseconds(interposer_poll));
+                continue;
+            }
+            // Every timer was cancelled. Sleep until the wake-up already promised, if one is
+            // still ahead: a timer armed for later then needs no notify. Most timers are
+            // time-outs armed and cancelled in pairs (a call, a child's shutdown), and waking
+            // this thread for each would cost two context switches.
+            if (const Ticks t = now(); timer_wake_at_ != never && timer_wake_at_ > t) {
+                timer_cv_.wait_for(lock, std::chrono::nanoseconds(timer_wake_at_ - t));
                 continue;
             }
             timer_wake_at_ = never;

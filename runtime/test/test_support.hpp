@@ -96,6 +96,8 @@ inline const Sched kAllSchedulers[] = {
     kSimulators[4],
     {"threads_1", true, 0, Policy::random, 1},
     {"threads_2", true, 0, Policy::random, 2},
+    // More workers than this machine's cores: workers park, steal and are preempted mid-step.
+    {"threads_4", true, 0, Policy::random, 4},
 };
 
 inline std::string sched_name(const ::testing::TestParamInfo<Sched>& info) { return info.param.name; }

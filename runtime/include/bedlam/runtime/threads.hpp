@@ -85,8 +85,10 @@ private:
     void worker_loop(Worker& w);
     detail::Proc* find_work(Worker& w, std::uint32_t tick, bool timed_out);
     void run(Worker& w, detail::Proc* proc);
+    bool spin(Worker& w);
     bool park(Worker& w);
     [[nodiscard]] bool has_stealable_work() const noexcept;
+    [[nodiscard]] bool idle() const noexcept;
     void wake_one();
     void notify_parked();
     [[nodiscard]] Worker* current() const noexcept;
