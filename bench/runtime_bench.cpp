@@ -24,6 +24,7 @@
 #include "bedlam/runtime.hpp"
 #include "behaviour_bench.hpp"
 #include "properties_bench.hpp"
+#include "threads_workloads.hpp"
 
 namespace bedlam::bench {
 namespace {
@@ -323,6 +324,35 @@ void threads_ping_pong(State& state) {
     state.SetLabel("items = round trips");
 }
 
+/// A token around a ring of range(0) processes, 100 laps, on the threaded scheduler (the
+/// program of bench/peers/: bedlam_peers ring). The ring is built anew in every iteration, but
+/// only the laps are timed (manual time), as the peers time them.
+void threads_ring(State& state) {
+    const auto processes = static_cast<std::uint64_t>(state.range(0));
+    constexpr std::uint64_t laps = 100;
+    ThreadScheduler sched;
+    for (auto _ : state) {
+        const Ticks elapsed = run_ring(sched, processes, laps);
+        state.SetIterationTime(static_cast<double>(elapsed) * 1e-9);
+    }
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(processes * laps));
+    state.SetLabel("items = hops");
+}
+
+/// range(0) senders × 1,000 messages each to one receiver on the threaded scheduler (the program
+/// of bench/peers/: bedlam_peers fan_in); the senders' spawns are part of the time.
+void threads_fan_in(State& state) {
+    const auto senders = static_cast<std::uint64_t>(state.range(0));
+    constexpr std::uint64_t each = 1'000;
+    ThreadScheduler sched;
+    for (auto _ : state) {
+        const Ticks elapsed = run_fan_in(sched, senders, each);
+        state.SetIterationTime(static_cast<double>(elapsed) * 1e-9);
+    }
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(senders * each));
+    state.SetLabel("items = messages");
+}
+
 /// The trace fold alone: one `send` event per item. Every simulated message costs two events
 /// (send and deliver), so half this rate bounds simulator throughput with tracing on.
 void trace_record(State& state) {
@@ -399,6 +429,18 @@ void register_benchmarks() {
         ->Arg(2)
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
+    // The side-by-side programs (bench/peers/), with the default worker count (one per core)
+    // as bedlam_peers uses.
+    RegisterBenchmark("BM_ThreadsRing", threads_ring)
+        ->ArgName("processes")
+        ->Arg(10'000)
+        ->Unit(benchmark::kMillisecond)
+        ->UseManualTime();
+    RegisterBenchmark("BM_ThreadsFanIn", threads_fan_in)
+        ->ArgName("senders")
+        ->Arg(1'000)
+        ->Unit(benchmark::kMillisecond)
+        ->UseManualTime();
     register_behaviour_threads_benchmarks();
 }
 
