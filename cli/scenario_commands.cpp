@@ -75,8 +75,14 @@ void print_run(std::ostream& out, const Scenario& s, const RunReport& r) {
         }
         out << '\n';
     }
-    out << "messages lost: " << r.messages_lost << ", events: " << r.events
-        << ", virtual time: " << chaos::time_text(r.virtual_time) << '\n';
+    out << "messages lost: " << r.messages_lost << ", events: " << r.events;
+    if (r.scheduler == scenario::SchedulerKind::threads) {
+        char wall[32];
+        std::snprintf(wall, sizeof wall, "%.3fs", static_cast<double>(r.virtual_time) / 1e9);
+        out << ", wall time: " << wall << '\n';
+    } else {
+        out << ", virtual time: " << chaos::time_text(r.virtual_time) << '\n';
+    }
     out << r.last_line() << std::endl;
 }
 
@@ -249,8 +255,9 @@ std::string lpad(const std::string& s, std::size_t width) {
 
 ScenarioCommands::ScenarioCommands(CLI::App& app) {
     run_ = app.add_subcommand(
-        "run", "Run a scenario file once in the simulator; the last line is "
-               "`seed=<N> hash=<16 hex digits> verdict=<pass|fail>`. Exit codes: 0 pass, 1 an "
+        "run", "Run a scenario file once, in the simulator unless --scheduler threads; the last "
+               "line is `seed=<N> hash=<16 hex digits> verdict=<pass|fail>` (on threads "
+               "`seed=<N> scheduler=threads verdict=<pass|fail>`). Exit codes: 0 pass, 1 an "
                "expectation or property failed, 2 bad input, 3 liveness failure");
     run_->add_option("file", file_, "The scenario (YAML; docs/scenarios.md)")->required();
     run_->add_option("--seed", seed_, "The run's seed: the same seed replays the same run")
@@ -259,6 +266,13 @@ ScenarioCommands::ScenarioCommands(CLI::App& app) {
                                           "scenario's)");
     run_->add_option("--trace", trace_, "Write every event as JSON lines to this file");
     run_->add_flag("--swarm", swarm_, "Add a fault plan drawn from the seed (swarm mode)");
+    run_->add_option("--scheduler", scheduler_,
+                     "simulator (virtual time, replayable) or threads (the multi-core scheduler in "
+                     "real time: the run takes the scenario's duration; no hash; kill, crash, "
+                     "exit, drop, delay, duplicate, service_down and fault_point faults only)")
+        ->capture_default_str();
+    run_->add_option("--workers", workers_, "With --scheduler threads: worker threads (default: "
+                                            "one per core)");
 
     check_ = app.add_subcommand(
         "check", "Sweep seeds over scenario files on every core; prints a summary and each "
@@ -336,8 +350,36 @@ std::optional<int> ScenarioCommands::run_if_parsed() const {
 
 int ScenarioCommands::run_run() const {
     const std::optional<Policy> policy = policy_from(policy_, "run");
+    if (scheduler_ != "simulator" && scheduler_ != "threads") {
+        throw std::invalid_argument("bedlam run: --scheduler: unknown scheduler '" + scheduler_ +
+                                    "' (expected simulator or threads)");
+    }
+    const bool threads = scheduler_ == "threads";
+    if (!threads && workers_ != 0) {
+        throw std::invalid_argument("bedlam run: --workers needs --scheduler threads");
+    }
+    if (threads && (policy || !trace_.empty())) {
+        throw std::invalid_argument(std::string("bedlam run: ") +
+                                    (policy ? "--policy" : "--trace") +
+                                    " needs the simulator (the threaded scheduler's order is the "
+                                    "machine's, and it keeps no trace)");
+    }
     const Scenario s = scenario::load_file(file_);
-    const RunReport r = run_once(s, seed_, policy, swarm_, trace_, "run");
+    RunReport r;
+    if (threads) {
+        scenario::RunOptions options;
+        options.seed = seed_;
+        options.swarm = swarm_;
+        options.scheduler = scenario::SchedulerKind::threads;
+        options.workers = workers_;
+        try {
+            r = scenario::run(s, options);
+        } catch (const std::invalid_argument& e) {
+            throw std::invalid_argument("bedlam run: " + s.file + ": " + e.what());
+        }
+    } else {
+        r = run_once(s, seed_, policy, swarm_, trace_, "run");
+    }
     print_run(std::cout, s, r);
     return r.exit_code();
 }

@@ -41,6 +41,8 @@ private:
     std::string trace_;
     bool swarm_ = false;
     std::string expect_hash_;
+    std::string scheduler_ = "simulator";
+    unsigned workers_ = 0;
     // check
     std::string path_;
     int seeds_ = 0;  // 0: each scenario's own `run.seeds`.

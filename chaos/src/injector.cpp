@@ -128,8 +128,17 @@ bool Injector::active(std::size_t i, Ticks now) const {
     return now >= plan_.faults[i].from && now < closes(i);
 }
 
+std::size_t Injector::index_of(Pid pid) const {
+    if (!threaded_) {
+        return pid.id < procs_.size() ? pid.id : procs_.size();
+    }
+    const std::uint32_t* i = index_.find(pid.id);
+    return i != nullptr ? *i : procs_.size();
+}
+
 Injector::ProcState* Injector::state_of(Pid pid) {
-    return pid.id < procs_.size() && procs_[pid.id].alive ? &procs_[pid.id] : nullptr;
+    const std::size_t i = index_of(pid);
+    return i < procs_.size() && procs_[i].alive ? &procs_[i] : nullptr;
 }
 
 bool Injector::targets(std::size_t i, Pid pid) {
@@ -176,9 +185,9 @@ std::vector<Pid> Injector::victims(std::size_t i) {
             matches.push_back(*pid);
         }
     } else {
-        for (std::size_t id = 1; id < procs_.size(); ++id) {
-            if (procs_[id].alive && (procs_[id].targeted_by & bit(i)) != 0) {
-                matches.push_back(Pid{id});
+        for (const ProcState& p : procs_) {
+            if (p.alive && (p.targeted_by & bit(i)) != 0) {
+                matches.push_back(p.pid);
             }
         }
     }
@@ -306,12 +315,11 @@ void Injector::strike(std::size_t i, Ticks now, std::vector<Deferred>& todo) {
 // After faults_until: hung processes go on (if their fault heals), downed services come back.
 void Injector::heal(Ticks now, std::vector<Deferred>& todo) {
     healed_ = true;
-    for (std::size_t id = 1; id < procs_.size(); ++id) {
-        ProcState& p = procs_[id];
+    for (ProcState& p : procs_) {
         if (p.alive && p.hung_until > now && p.hang_heals) {
             p.hung_until = 0;
             --hung_;
-            todo.push_back(Deferred{Deferred::What::wake, Pid{id}, {}, 0, 0});
+            todo.push_back(Deferred{Deferred::What::wake, p.pid, {}, 0, 0});
         }
     }
     for (const Fault& f : plan_.faults) {
@@ -325,11 +333,17 @@ void Injector::heal(Ticks now, std::vector<Deferred>& todo) {
 
 std::uint8_t Injector::on_spawn(const SpawnInfo& info) {
     const MaybeLock lock(mutex_, threaded_);
-    if (procs_.size() <= info.child.id) {
-        procs_.resize(info.child.id + 1);
+    std::size_t at = info.child.id;
+    if (threaded_) {
+        at = procs_.size();
+        index_.assign(info.child.id, static_cast<std::uint32_t>(at));
     }
-    ProcState& p = procs_[info.child.id];
+    if (procs_.size() <= at) {
+        procs_.resize(at + 1);
+    }
+    ProcState& p = procs_[at];
     p = ProcState{};
+    p.pid = info.child;
     p.path = info.path;
     p.kind = info.kind;
     p.alive = true;
@@ -368,8 +382,8 @@ std::uint8_t Injector::on_spawn(const SpawnInfo& info) {
 
 void Injector::on_exit(Pid pid, const ExitReason& /*reason*/) {
     const MaybeLock lock(mutex_, threaded_);
-    if (pid.id < procs_.size()) {
-        ProcState& p = procs_[pid.id];
+    if (const std::size_t i = index_of(pid); i < procs_.size()) {
+        ProcState& p = procs_[i];
         if (p.hung_until != 0) {
             --hung_;
         }

@@ -77,3 +77,19 @@ bedlam_cli_expect(NAME cli.shrink.passing_run EXIT 2
   STDERR "tether.yaml passes with seed 1: nothing to shrink")
 bedlam_cli_expect(NAME cli.shrink.bad_input EXIT 2
   ARGS shrink ${bad}/unknown-key.yaml STDERR "unknown key `stratgy`.*nothing was run")
+
+# `bedlam run --scheduler threads`: the same scenario on the multi-core scheduler, in real time
+# (threads-short.yaml lasts 2 s), with the same expectations and built-in properties.
+bedlam_cli_expect(NAME cli.run.threads_pass EXIT 0
+  ARGS run ${bad}/threads-short.yaml --scheduler threads --workers 2
+  STDOUT "ok    restarts app/w in 1..1.*wall time: [0-9.]+s\nseed=1 scheduler=threads verdict=pass\n$")
+bedlam_cli_expect(NAME cli.run.threads_refuses_a_simulator_fault EXIT 2
+  ARGS run ${bad}/threads-hang.yaml --scheduler threads
+  STDERR "threads-hang.yaml: fault 0 \\(hang\\): needs the simulator")
+bedlam_cli_expect(NAME cli.run.bad_scheduler EXIT 2
+  ARGS run ${shipped}/tether.yaml --scheduler fibers STDERR "unknown scheduler 'fibers'")
+bedlam_cli_expect(NAME cli.run.workers_need_threads EXIT 2
+  ARGS run ${shipped}/tether.yaml --workers 2 STDERR "--workers needs --scheduler threads")
+bedlam_cli_expect(NAME cli.run.threads_keep_no_trace EXIT 2
+  ARGS run ${shipped}/tether.yaml --scheduler threads --trace ${scenario_out}/x.jsonl
+  STDERR "--trace needs the simulator")

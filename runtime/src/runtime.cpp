@@ -13,7 +13,7 @@ bool Runtime::send_signal(Pid to, detail::Envelope* e) {
     // The sequence number identifies a send in the trace and to an interposer. A threaded run
     // with neither skips it: one counter shared by every core would be a contended atomic
     // increment on every send.
-    if (single_threaded_ || hook != nullptr) {
+    if (single_threaded_ || hook != nullptr || trace_ != nullptr) {
         e->seq = new_seq();
     }
     if (trace_ != nullptr) {

@@ -104,21 +104,7 @@ ThreadScheduler::ThreadScheduler(ThreadConfig config)
 }
 
 ThreadScheduler::~ThreadScheduler() {
-    stop_.store(true, std::memory_order_seq_cst);
-    {
-        const std::lock_guard lock(park_mutex_);
-        for (auto& worker : workers_) {
-            worker->cv.notify_all();
-        }
-    }
-    {
-        const std::lock_guard lock(timer_mutex_);
-        timer_cv_.notify_all();
-    }
-    for (auto& worker : workers_) {
-        worker->thread.join();
-    }
-    timer_thread_.join();
+    shutdown();
     timers_.for_each([this](const detail::TimerQueue::Timer& t) { dispose(t.envelope); });
     std::vector<detail::Proc*> procs;
     for (std::size_t s = 0; s < max_segments; ++s) {
@@ -151,6 +137,26 @@ ThreadScheduler::~ThreadScheduler() {
     for (std::size_t s = 0; s < max_segments; ++s) {
         delete[] segments_[s].load(std::memory_order_relaxed);
     }
+}
+
+void ThreadScheduler::shutdown() {
+    if (stop_.exchange(true, std::memory_order_seq_cst)) {
+        return;
+    }
+    {
+        const std::lock_guard lock(park_mutex_);
+        for (auto& worker : workers_) {
+            worker->cv.notify_all();
+        }
+    }
+    {
+        const std::lock_guard lock(timer_mutex_);
+        timer_cv_.notify_all();
+    }
+    for (auto& worker : workers_) {
+        worker->thread.join();
+    }
+    timer_thread_.join();
 }
 
 Ticks ThreadScheduler::now() const {
@@ -340,6 +346,37 @@ bool ThreadScheduler::idle() const noexcept {
 void ThreadScheduler::run_until_idle() {
     std::unique_lock lock(park_mutex_);
     idle_cv_.wait(lock, [this] { return idle(); });
+}
+
+bool ThreadScheduler::run_until_idle_for(std::chrono::nanoseconds timeout) {
+    std::unique_lock lock(park_mutex_);
+    return idle_cv_.wait_for(lock, timeout, [this] { return idle(); });
+}
+
+// -- Trace ---------------------------------------------------------------------------------------
+
+void ThreadScheduler::set_trace_listener(TraceListener* listener) {
+    const std::lock_guard lock(trace_mutex_);
+    if (listener == nullptr) {
+        trace_ = nullptr;
+        return;
+    }
+    if (!trace_owned_) {
+        trace_owned_ = std::make_unique<Trace>(&trace_now_);
+    }
+    trace_owned_->set_listener(listener);
+    trace_ = trace_owned_.get();
+}
+
+std::uint64_t ThreadScheduler::trace_events() {
+    const std::lock_guard lock(trace_mutex_);
+    return trace_owned_ ? trace_owned_->events() : 0;
+}
+
+void ThreadScheduler::record_shared(const TraceEvent& event) {
+    const std::lock_guard lock(trace_mutex_);
+    trace_now_ = now();
+    trace_owned_->record(event);
 }
 
 // A process became runnable (spawned, or woken by a message). From a worker it goes to that

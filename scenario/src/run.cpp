@@ -3,7 +3,9 @@
 #include "watcher.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -12,6 +14,7 @@
 #include "bedlam/runtime.hpp"
 #include "bedlam/runtime/flat_map.hpp"
 #include "bedlam/runtime/supervisor.hpp"
+#include "bedlam/runtime/threads.hpp"
 
 namespace bedlam::scenario {
 
@@ -31,8 +34,11 @@ int RunReport::exit_code() const noexcept {
 }
 
 std::string RunReport::last_line() const {
-    return "seed=" + std::to_string(seed) + " hash=" + hash_text(hash) +
-           " verdict=" + (verdict == Verdict::pass ? "pass" : "fail");
+    const std::string v = verdict == Verdict::pass ? "pass" : "fail";
+    if (scheduler == SchedulerKind::threads) {
+        return "seed=" + std::to_string(seed) + " scheduler=threads verdict=" + v;
+    }
+    return "seed=" + std::to_string(seed) + " hash=" + hash_text(hash) + " verdict=" + v;
 }
 
 namespace {
@@ -243,6 +249,12 @@ chaos::Plan plan_for(const Scenario& s, const RunOptions& options) {
     chaos::Plan plan = s.faults;
     if (s.swarm || options.swarm) {
         chaos::SwarmOptions swarm;
+        if (options.scheduler == SchedulerKind::threads) {
+            // The kinds that need no names and that the threaded scheduler can carry out.
+            swarm.kinds = {chaos::FaultKind::kill, chaos::FaultKind::crash, chaos::FaultKind::exit,
+                           chaos::FaultKind::drop, chaos::FaultKind::delay,
+                           chaos::FaultKind::duplicate};
+        }
         swarm.faults_until = plan.faults_until == chaos::never ? s.settings.duration / 2
                                                                : plan.faults_until;
         swarm.target = chaos::Target::path(s.tree.id + "/**");
@@ -281,35 +293,55 @@ RunReport run(const Scenario& s, const RunOptions& options) {
     std::set<std::string> sups;
     supervisor_paths(s.tree, s.tree.id, &sups);
 
-    SimConfig config{.seed = options.seed};
-    config.policy = options.policy.value_or(s.settings.policy);
-    config.trace_out = options.trace_out;
-    Simulator sim(config);
-    Watcher watcher(sim, sups, registered_names(s));
-    sim.set_trace_listener(&watcher);
-    chaos::Injector injector(sim, report.plan, options.seed);
-    injector.install();
+    report.scheduler = options.scheduler;
     RunContext ctx;
     ctx.seed = options.seed;
     Outcome outcome;
     const Ticks faults_until = report.plan.faults_until;
-    sim.spawn(harness, &s, &ctx, &watcher, faults_until, &outcome);
-    const RunResult result = sim.run_until(s.settings.duration + 60'000'000'000);
-    sim.set_trace_listener(nullptr);
-    watcher.check_monitors();
-
-    report.hash = sim.trace_hash();
-    report.events = sim.trace_events();
-    report.virtual_time = result.now;
+    // The harness stops the tree at the scenario's duration; past this the run is stuck.
+    const Ticks limit = s.settings.duration + 60'000'000'000;
+    std::optional<Watcher> watcher;
+    bool idle = false;
+    if (options.scheduler == SchedulerKind::threads) {
+        ThreadScheduler sched(ThreadConfig{.workers = options.workers});
+        watcher.emplace(sched, sups, registered_names(s));
+        sched.set_trace_listener(&*watcher);
+        chaos::Injector injector(sched, report.plan, options.seed);
+        injector.install();
+        const Ticks start = sched.now();
+        sched.spawn(harness, &s, &ctx, &*watcher, faults_until, &outcome);
+        idle = sched.run_until_idle_for(std::chrono::nanoseconds(limit));
+        // Nothing runs after this, so the injector and the watcher may go first.
+        sched.shutdown();
+        report.virtual_time = sched.now() - start;
+        report.events = sched.trace_events();
+    } else {
+        SimConfig config{.seed = options.seed};
+        config.policy = options.policy.value_or(s.settings.policy);
+        config.trace_out = options.trace_out;
+        Simulator sim(config);
+        watcher.emplace(sim, sups, registered_names(s));
+        sim.set_trace_listener(&*watcher);
+        chaos::Injector injector(sim, report.plan, options.seed);
+        injector.install();
+        sim.spawn(harness, &s, &ctx, &*watcher, faults_until, &outcome);
+        const RunResult result = sim.run_until(limit);
+        sim.set_trace_listener(nullptr);
+        idle = result.stop == RunResult::Stop::idle;
+        report.hash = sim.trace_hash();
+        report.events = sim.trace_events();
+        report.virtual_time = result.now;
+    }
+    watcher->check_monitors();
     report.metrics = ctx.metrics;
-    report.messages_lost = watcher.lost();
+    report.messages_lost = watcher->lost();
     report.healed_at = outcome.healed_at;
-    for (const auto& [path, n] : watcher.spawns()) {
+    for (const auto& [path, n] : watcher->spawns()) {
         if (n > 1 && (path == s.tree.id || path.starts_with(s.tree.id + "/"))) {
             report.restarts[path] = n - 1;
         }
     }
-    report.gave_up = watcher.gave_up();
+    report.gave_up = watcher->gave_up();
 
     bool liveness = false;
     auto fail = [&report](std::string line) { report.failures.push_back(std::move(line)); };
@@ -317,14 +349,14 @@ RunReport run(const Scenario& s, const RunOptions& options) {
     if (!outcome.started) {
         fail("the tree failed to start: " + outcome.start_error);
     }
-    for (const std::string& v : watcher.violations()) {
+    for (const std::string& v : watcher->violations()) {
         fail("property: " + v);
     }
-    if (!outcome.stopped || result.stop != RunResult::Stop::idle) {
+    if (!outcome.stopped || !idle) {
         fail("liveness: the run could not be stopped (the tree did not shut down)");
         liveness = true;
     }
-    for (const std::string& path : watcher.alive_under(s.tree.id)) {
+    for (const std::string& path : watcher->alive_under(s.tree.id)) {
         fail("property: no process outlives its supervisor: " + path + " is alive after the run");
         liveness = true;
     }

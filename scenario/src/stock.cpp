@@ -515,6 +515,7 @@ std::optional<std::string> check_value(ParamType type, std::string_view text) {
 }
 
 void Metrics::count(std::string_view name, std::uint64_t n) {
+    const std::lock_guard lock(lock_.mutex);
     const auto it = counters.find(name);
     if (it != counters.end()) {
         it->second += n;
@@ -531,7 +532,7 @@ const std::vector<const char*>& Metrics::builtin_names() {
 }
 
 std::uint64_t Metrics::value(std::string_view name) const {
-    const std::uint64_t Metrics::*const fields[] = {
+    const Counter Metrics::*const fields[] = {
         &Metrics::calls, &Metrics::calls_ok, &Metrics::calls_timed_out, &Metrics::calls_failed,
         &Metrics::items_produced, &Metrics::items_delivered, &Metrics::ticks};
     const std::vector<const char*>& names = builtin_names();
@@ -540,6 +541,7 @@ std::uint64_t Metrics::value(std::string_view name) const {
             return this->*fields[i];
         }
     }
+    const std::lock_guard lock(lock_.mutex);
     const auto it = counters.find(name);
     return it == counters.end() ? 0 : it->second;
 }

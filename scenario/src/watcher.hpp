@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <utility>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -27,10 +28,12 @@ public:
     Watcher(const Runtime& runtime, std::set<std::string> supervisor_paths,
             std::set<std::string> names)
         : runtime_(runtime),
+          threaded_(!runtime.single_threaded()),
           supervisor_paths_(std::move(supervisor_paths)),
           names_(std::move(names)) {}
 
     void on_event(Ticks time, const TraceEvent& e) override {
+        const auto lock = guard();
         ++events_;
         switch (e.kind) {
             case TraceKind::spawn: {
@@ -115,11 +118,13 @@ public:
     }
 
     [[nodiscard]] bool alive(const std::string& path) const {
+        const auto lock = guard();
         const auto it = live_.find(path);
         return it != live_.end() && it->second > 0;
     }
     /// Tree processes (those with a path under `root`) still alive.
     [[nodiscard]] std::vector<std::string> alive_under(const std::string& root) const {
+        const auto lock = guard();
         std::vector<std::string> out;
         for (const auto& [path, n] : live_) {
             if (n > 0 && (path == root || path.starts_with(root + "/"))) {
@@ -155,9 +160,22 @@ public:
     [[nodiscard]] const std::vector<std::string>& violations() const { return violations_; }
     [[nodiscard]] std::uint64_t lost() const { return lost_; }
     /// When a process with a path last started (a start or a restart in the tree).
-    [[nodiscard]] Ticks last_spawn() const { return last_spawn_; }
+    [[nodiscard]] Ticks last_spawn() const {
+        const auto lock = guard();
+        return last_spawn_;
+    }
 
 private:
+    /// On the threaded scheduler, events arrive from the trace's lock while the harness process
+    /// reads alive() and last_spawn() from a worker; the simulator needs no lock.
+    [[nodiscard]] std::unique_lock<std::mutex> guard() const {
+        std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
+        if (threaded_) {
+            lock.lock();
+        }
+        return lock;
+    }
+
     struct Proc {
         Pid parent;
         bool alive = false;
@@ -199,6 +217,8 @@ private:
     }
 
     const Runtime& runtime_;
+    const bool threaded_;
+    mutable std::mutex mutex_;
     std::set<std::string> supervisor_paths_;
     std::set<std::string> names_;  // Names the tree's workers register.
     std::set<std::string> stale_names_;

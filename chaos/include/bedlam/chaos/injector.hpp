@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bedlam/chaos/plan.hpp"
+#include "bedlam/runtime/flat_map.hpp"
 #include "bedlam/runtime/interposer.hpp"
 #include "bedlam/runtime/rng.hpp"
 #include "bedlam/runtime/runtime.hpp"
@@ -66,6 +67,7 @@ public:
 
 private:
     struct ProcState {
+        Pid pid;
         std::string_view path;  // Interned by the runtime: lives as long as it.
         ProcessKind kind = ProcessKind::process;
         bool alive = false;
@@ -107,6 +109,8 @@ private:
     void note(FaultKind kind, Pid a, Pid b = {}, const ExitReason* reason = nullptr,
               bool broken_order = false);
     ProcState* state_of(Pid pid);
+    /// Where `pid`'s state is in procs_ (procs_.size() if it has none).
+    [[nodiscard]] std::size_t index_of(Pid pid) const;
     DeliveryDecision hold_in_order(const DeliveryInfo& info, Ticks now, Ticks delay, bool keep_order);
     void heal(Ticks now, std::vector<Deferred>& todo);
     void update_next_action();
@@ -125,7 +129,10 @@ private:
     std::uint64_t name_targets_ = 0;    // Bits of faults that target a registered name.
     bool healed_ = false;               // faults_until has passed and heal() ran.
 
-    std::vector<ProcState> procs_;  // Indexed by pid id (pids are never reused).
+    // In spawn order. The simulator's pids count up from 1, so there a pid's id is its index;
+    // the threaded scheduler's pids are table slots with a generation, so there index_ maps them.
+    std::vector<ProcState> procs_;
+    bedlam::detail::FlatMap64<std::uint32_t> index_;  // Threaded only: pid id -> procs_ index.
     std::vector<Ticks> next_at_;    // Per fault: when it strikes next (never: no more).
     Ticks next_action_ = never;     // The earliest of next_at_ and a pending heal.
     std::map<std::uint64_t, ExitReason> crash_pending_;  // Crash at the next resumption.

@@ -132,7 +132,11 @@ public:
     }
     void trace(const TraceEvent& event) {
         if (trace_ != nullptr) {
-            trace_->record(event);
+            if (single_threaded_) {
+                trace_->record(event);
+            } else {
+                record_shared(event);
+            }
         }
     }
     /// How many receives a process may complete in one step before it yields (BEAM's reduction
@@ -178,6 +182,8 @@ protected:
     }
     /// release() on a multi-threaded runtime.
     virtual void unpin(detail::Proc* /*proc*/) noexcept {}
+    /// trace() on a multi-threaded runtime: events come from every worker at once.
+    virtual void record_shared(const TraceEvent& /*event*/) {}
     /// A new pid's id on a multi-threaded runtime (the simulator numbers pids in spawn order).
     virtual std::uint64_t new_pid_id() { return next(next_pid_); }
     /// Adds a new process to the table (the table holds the initial reference).

@@ -47,12 +47,24 @@ public:
     explicit ThreadScheduler(ThreadConfig config = {});
     /// Stops the workers and discards every process still alive (no exit signals are sent).
     ~ThreadScheduler() override;
+    /// Stops the worker and timer threads, leaving every process as it is: no process runs, no
+    /// timer fires and no interposer is called afterwards, so what they used (an injector, a
+    /// trace listener) may be destroyed before the scheduler. Idempotent.
+    void shutdown();
     ThreadScheduler(const ThreadScheduler&) = delete;
     ThreadScheduler& operator=(const ThreadScheduler&) = delete;
 
     [[nodiscard]] Ticks now() const override;
     /// Blocks until every worker is parked with nothing to run and no timer is armed.
     void run_until_idle() override;
+    /// run_until_idle() for at most `timeout`; false if the run was still busy then.
+    bool run_until_idle_for(std::chrono::nanoseconds timeout);
+    /// Shows every traced event to `listener`, stamped with now(), one at a time (under a lock)
+    /// from whichever thread it happens on; nullptr stops it. For tools that watch a run, such
+    /// as the scenario runner: every event then takes the lock. Set it while no process runs.
+    void set_trace_listener(TraceListener* listener);
+    /// Events shown to the listener so far.
+    [[nodiscard]] std::uint64_t trace_events();
     [[nodiscard]] std::size_t process_count() const override;
     [[nodiscard]] unsigned workers() const noexcept {
         return static_cast<unsigned>(workers_.size());
@@ -68,6 +80,7 @@ protected:
     std::uint64_t new_pid_id() override;
     void insert(detail::Proc* proc) override;
     void schedule(detail::Proc* proc) override;
+    void record_shared(const TraceEvent& event) override;
 
 private:
     struct Worker;
@@ -149,6 +162,11 @@ private:
     Ticks timer_wake_at_ = std::numeric_limits<Ticks>::max();
     std::atomic<std::int64_t> armed_{0};  // Timers armed and not yet fired or cancelled.
     std::thread timer_thread_;
+
+    // The trace, only while a listener watches.
+    std::mutex trace_mutex_;
+    Ticks trace_now_ = 0;  // Guarded: the clock the trace stamps events with.
+    std::unique_ptr<Trace> trace_owned_;
 };
 
 }  // namespace bedlam

@@ -16,11 +16,21 @@
 
 namespace bedlam::scenario {
 
+/// Where a scenario runs.
+enum class SchedulerKind : std::uint8_t {
+    simulator,  // One thread, virtual time, every choice from the seed: replayable, hashed.
+    threads,    // The multi-core ThreadScheduler in real time: the same tree, faults and checks,
+                // on the scheduler production code runs on. Not replayable; no hash; only the
+                // fault kinds chaos::threads_support() accepts.
+};
+
 struct RunOptions {
     std::uint64_t seed = 1;
-    std::optional<Policy> policy;  // Overrides the scenario's.
+    std::optional<Policy> policy;  // Overrides the scenario's (simulator only).
     bool swarm = false;            // Adds a swarm plan drawn from the seed, as `faults: swarm`.
-    std::ostream* trace_out = nullptr;
+    std::ostream* trace_out = nullptr;  // Simulator only.
+    SchedulerKind scheduler = SchedulerKind::simulator;
+    unsigned workers = 0;  // Threads: worker threads (0: one per core).
 };
 
 enum class Verdict : std::uint8_t {
@@ -31,6 +41,7 @@ enum class Verdict : std::uint8_t {
 
 struct RunReport {
     std::uint64_t seed = 0;
+    SchedulerKind scheduler = SchedulerKind::simulator;
     std::uint64_t hash = 0;
     Verdict verdict = Verdict::pass;
     std::vector<std::string> failures;  // One line per failed expectation or property.
@@ -41,14 +52,17 @@ struct RunReport {
     std::vector<std::string> gave_up;     // Supervisors that reached their restart intensity.
     std::uint64_t messages_lost = 0;
     std::optional<Ticks> healed_at;  // When the tree was whole again after the faults.
-    Ticks virtual_time = 0;
+    Ticks virtual_time = 0;  // On threads: the wall time the run took.
     std::uint64_t events = 0;
 
     [[nodiscard]] int exit_code() const noexcept;
-    /// `seed=<N> hash=<16 hex digits> verdict=<pass|fail>`.
+    /// `seed=<N> hash=<16 hex digits> verdict=<pass|fail>`; on threads `seed=<N>
+    /// scheduler=threads verdict=<pass|fail>` (a threaded run has no hash to replay).
     [[nodiscard]] std::string last_line() const;
 };
 
+/// Runs the scenario once. Throws std::invalid_argument if the plan holds a fault the chosen
+/// scheduler cannot carry out (on threads: any kind chaos::threads_support() refuses).
 RunReport run(const Scenario& scenario, const RunOptions& options);
 
 }  // namespace bedlam::scenario

@@ -2,9 +2,11 @@
 // (checked when the scenario loads) and how to start it. docs/scenarios.md lists them.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,14 +40,38 @@ struct Param {
 /// Counters a run keeps, for expectations (`metric: NAME`) and the run's summary. One per run.
 /// The fields are the built-in ones; behaviours count their own under the names they declare
 /// (StockBehaviour::metrics).
+/// A count that processes on any worker thread may bump (on the threaded scheduler they run in
+/// parallel); copyable, so that a report can hold the final figures.
+class Counter {
+public:
+    Counter() = default;
+    Counter(const Counter& other) noexcept : value_(other.get()) {}
+    Counter& operator=(const Counter& other) noexcept {
+        value_.store(other.get(), std::memory_order_relaxed);
+        return *this;
+    }
+    ~Counter() = default;
+    /// Adds one; the new value.
+    std::uint64_t operator++() noexcept {
+        return value_.fetch_add(1, std::memory_order_relaxed) + 1;
+    }
+    [[nodiscard]] std::uint64_t get() const noexcept {
+        return value_.load(std::memory_order_relaxed);
+    }
+    operator std::uint64_t() const noexcept { return get(); }  // NOLINT: reads as a number.
+
+private:
+    std::atomic<std::uint64_t> value_{0};
+};
+
 struct Metrics {
-    std::uint64_t calls = 0;            // Calls clients made...
-    std::uint64_t calls_ok = 0;         // ...answered in time,
-    std::uint64_t calls_timed_out = 0;  // ...timed out,
-    std::uint64_t calls_failed = 0;     // ...failed otherwise (no process, it died).
-    std::uint64_t items_produced = 0;   // Pipeline items a source made...
-    std::uint64_t items_delivered = 0;  // ...and a sink took.
-    std::uint64_t ticks = 0;            // Periodic workers' rounds.
+    Counter calls;            // Calls clients made...
+    Counter calls_ok;         // ...answered in time,
+    Counter calls_timed_out;  // ...timed out,
+    Counter calls_failed;     // ...failed otherwise (no process, it died).
+    Counter items_produced;   // Pipeline items a source made...
+    Counter items_delivered;  // ...and a sink took.
+    Counter ticks;            // Periodic workers' rounds.
     std::map<std::string, std::uint64_t, std::less<>> counters;  // Behaviours' own, by name.
 
     /// Adds `n` to the behaviour counter `name`.
@@ -54,6 +80,16 @@ struct Metrics {
     [[nodiscard]] std::uint64_t value(std::string_view name) const;
     /// The built-in fields' names, as `metric:` expectations spell them.
     static const std::vector<const char*>& builtin_names();
+
+private:
+    struct Lock {  // Guards counters; copies of Metrics get their own.
+        Lock() = default;
+        Lock(const Lock& /*other*/) noexcept {}
+        Lock& operator=(const Lock& /*other*/) noexcept { return *this; }
+        ~Lock() = default;
+        mutable std::mutex mutex;
+    };
+    Lock lock_;
 };
 
 /// What behaviours may touch during a run.
