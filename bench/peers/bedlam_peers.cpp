@@ -98,7 +98,8 @@ bool run(const Options& options) {
         const int workers_each = 1'000 / static_cast<int>(scale);
         std::printf("SIZE sup_tree supervisors=%d workers_each=%d\n", supervisors, workers_each);
         const TreeTimes t = run_supervision_tree(sched, supervisors, workers_each);
-        const auto children = static_cast<std::uint64_t>(supervisors * workers_each);
+        const auto children =
+            static_cast<std::uint64_t>(supervisors) * static_cast<std::uint64_t>(workers_each);
         result("sup_tree", "start_children_per_s", per_second(children, t.start_ns));
         result("sup_tree", "stop_children_per_s", per_second(children, t.stop_ns));
     } else if (name == "server_call") {
