@@ -368,6 +368,22 @@ void trace_record(State& state) {
     state.SetItemsProcessed(state.iterations());
 }
 
+/// The side-by-side programs of bench/peers/ that also run here, with the default worker count
+/// (one per core) as bedlam_peers uses.
+void register_peer_benchmarks() {
+    using benchmark::RegisterBenchmark;
+    RegisterBenchmark("BM_ThreadsRing", threads_ring)
+        ->ArgName("processes")
+        ->Arg(10'000)
+        ->Unit(benchmark::kMillisecond)
+        ->UseManualTime();
+    RegisterBenchmark("BM_ThreadsFanIn", threads_fan_in)
+        ->ArgName("senders")
+        ->Arg(1'000)
+        ->Unit(benchmark::kMillisecond)
+        ->UseManualTime();
+}
+
 void register_benchmarks() {
     using benchmark::RegisterBenchmark;
     // Simulator benchmarks first. Once a process has started a second thread, glibc's malloc
@@ -429,18 +445,7 @@ void register_benchmarks() {
         ->Arg(2)
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
-    // The side-by-side programs (bench/peers/), with the default worker count (one per core)
-    // as bedlam_peers uses.
-    RegisterBenchmark("BM_ThreadsRing", threads_ring)
-        ->ArgName("processes")
-        ->Arg(10'000)
-        ->Unit(benchmark::kMillisecond)
-        ->UseManualTime();
-    RegisterBenchmark("BM_ThreadsFanIn", threads_fan_in)
-        ->ArgName("senders")
-        ->Arg(1'000)
-        ->Unit(benchmark::kMillisecond)
-        ->UseManualTime();
+    register_peer_benchmarks();
     register_behaviour_threads_benchmarks();
 }
 
