@@ -591,14 +591,30 @@ void wait_for(ThreadScheduler& sched, const Log& log, bool (*done)(const Log&)) 
     sched.run_until_idle();
 }
 
+/// Timed faults on the threaded scheduler strike at a real time. A fault whose target has not
+/// started yet finds nothing, so they strike well after boot, even under TSan on a loaded machine.
+constexpr Ticks kAfterBoot = 200 * ms;
+
+/// Checks that the system booted before kAfterBoot, so that a missed fault is reported as a slow
+/// boot and not as a fault that did not work.
+void expect_booted_in_time(const Log& log) {
+    for (const char* id : {"w1", "w2", "w3"}) {
+        const std::vector<std::string> starts = log.with(std::string(" start ") + id);
+        ASSERT_FALSE(starts.empty()) << id << " never started";
+        const long at_ms = std::stol(starts.front());  // Lines begin with the time in ms.
+        EXPECT_LT(at_ms, kAfterBoot / ms) << id << " started after the faults were due";
+    }
+}
+
 TEST(ChaosThreads, KillWorksOnTheThreadedScheduler) {
     ThreadScheduler sched(ThreadConfig{.workers = 2});
     Log log;
-    const Plan plan = plan_of({at(FaultKind::kill, 20 * ms, Target::path("app/pool/w2"))});
+    const Plan plan = plan_of({at(FaultKind::kill, kAfterBoot, Target::path("app/pool/w2"))});
     Injector injector(sched, plan, 1);
     injector.install();
     sched.spawn(boot, &log, false);
     wait_for(sched, log, [](const Log& l) { return l.count("start w2") >= 2; });
+    expect_booted_in_time(log);
     EXPECT_EQ(injector.counts().of(FaultKind::kill), 1U);
     EXPECT_EQ(log.count("start w2"), 2);
     EXPECT_EQ(log.count("start w1"), 1);
@@ -635,21 +651,23 @@ TEST(ChaosThreads, DelayWorksOnTheThreadedScheduler) {
 TEST(ChaosThreads, CrashExitAndDuplicateWorkOnTheThreadedScheduler) {
     ThreadScheduler sched(ThreadConfig{.workers = 2});
     Log log;
-    Fault crash = at(FaultKind::crash, 10 * ms, Target::name("w1"));
+    Fault crash = at(FaultKind::crash, kAfterBoot, Target::name("w1"));
     crash.reason = ExitReason::error("boom");
-    Fault exit = at(FaultKind::exit, 10 * ms, Target::name("w2"));
+    Fault exit = at(FaultKind::exit, kAfterBoot, Target::name("w2"));
     exit.reason = ExitReason::error("bang");
     const Plan plan = plan_of(
         {crash, exit, window(FaultKind::duplicate, Target::name("w3"), 1.0, 0, never)});
     Injector injector(sched, plan, 1);
     injector.install();
     sched.spawn(boot, &log, false);
-    sched.spawn(pinger, &log, std::string("w1"), 8);  // w1 must resume to crash.
+    // w1 must resume to crash: the pinger goes on for 5-9 ms a round, past the fault time.
+    sched.spawn(pinger, &log, std::string("w1"), 2 * static_cast<int>(kAfterBoot / (5 * ms)));
     sched.spawn(ticker, std::string("w3"), 3);
     wait_for(sched, log, [](const Log& l) {
         return l.count("start w1") >= 2 && l.count("start w2") >= 2 &&
                l.with("w3 tick").size() >= 6;
     });
+    expect_booted_in_time(log);
     EXPECT_EQ(log.count("start w1"), 2);
     EXPECT_EQ(log.count("start w2"), 2);
     EXPECT_EQ(log.with("w3 tick").size(), 6U);  // Three ticks, each delivered twice.
