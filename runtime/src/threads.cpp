@@ -21,6 +21,15 @@ constexpr std::uint32_t next_slot_streak = 32;
 constexpr std::uint32_t shared_interval = 61;
 /// How long a parked worker sleeps while another is busy before it looks for work again.
 constexpr std::chrono::microseconds park_interval{1000};
+/// A few processes queued behind a busy worker are left to it: it runs them within microseconds
+/// with warm caches, while moving one to another core costs more than the wait when the work is
+/// a chain (a supervisor stopping and starting children one after another, a request and its
+/// reply). A looking worker takes from a queue at once only when it holds steal_now or more;
+/// otherwise only when the owner has been in one step for stale_interval while it spun, or for
+/// a whole park interval while it slept (a long step, or the owner thread was preempted): then
+/// it takes a process from the owner's queue, or else its next slot.
+constexpr std::uint32_t steal_now = 4;
+constexpr std::chrono::microseconds stale_interval{20};
 /// How long a worker that ran out of work keeps looking before it parks. Waking a parked worker
 /// costs the waker a futex call and the sleeper a context switch, several microseconds each; a
 /// supervisor restarting a hundred children hands out work a few microseconds apart, so without
@@ -31,6 +40,20 @@ constexpr std::size_t slot_cache = 512;
 constexpr std::size_t slot_batch = 128;
 /// Exited processes a worker gathers before it tags them for reclamation.
 constexpr std::size_t retire_batch = 128;
+/// A worker with timers armed looks at the clock every this many turns.
+constexpr std::uint32_t timer_interval = 16;
+constexpr Ticks no_deadline = std::numeric_limits<Ticks>::max();
+
+// A TimerRef on this scheduler: the reference its queue gave (a timer number below 2^32 and a
+// slot) shifted left 8 bits, and the queue: a worker's index, or outside_queue for the timer
+// thread's (timers armed outside the workers).
+constexpr unsigned queue_bits = 8;
+constexpr std::uint64_t outside_queue = (std::uint64_t{1} << queue_bits) - 1;
+constexpr std::uint64_t max_timer_number = std::uint64_t{1} << 32;
+
+TimerRef tag(TimerRef queue_ref, std::uint64_t queue) noexcept {
+    return TimerRef{(queue_ref.id << queue_bits) | queue};
+}
 
 }  // namespace
 
@@ -40,6 +63,7 @@ struct alignas(64) ThreadScheduler::Worker {
     std::atomic<std::uint32_t> head{0};
     std::atomic<std::uint32_t> tail{0};
     std::atomic<detail::Proc*> next{nullptr};
+    std::atomic<std::uint64_t> steps{0};  // Steps begun; the owner's alone to write.
     std::array<std::atomic<detail::Proc*>, ring_size> ring{};
 
     // Read by reclaiming workers: the last epoch this worker saw between steps, 0 while parked.
@@ -50,6 +74,10 @@ struct alignas(64) ThreadScheduler::Worker {
     // The owner's alone.
     alignas(64) std::size_t index = 0;
     std::uint32_t streak = 0;
+    // Each other worker's step count when this worker last looked, and whether one has been in
+    // the same step since, with work waiting (see stale_interval).
+    std::vector<std::uint64_t> watched_steps;
+    bool take_stale = false;
     std::vector<std::uint32_t> free_slots;
     std::vector<detail::Proc*> exited;  // Not yet tagged.
     struct Batch {
@@ -59,10 +87,26 @@ struct alignas(64) ThreadScheduler::Worker {
     std::deque<Batch> retired;  // Tagged, oldest first.
     std::thread thread;
 
+    // Timers armed by this worker's processes. The owner arms and fires them; any worker may
+    // cancel one (its process moved) or fire it (the owner is stuck in a long step), so they
+    // sit behind a mutex that is rarely contended.
+    alignas(64) std::mutex timer_mutex;
+    detail::TimerQueue timers;          // Guarded by timer_mutex.
+    std::uint64_t timer_numbers = 0;    // Guarded.
+    std::atomic<Ticks> due{no_deadline};  // The first deadline; written under timer_mutex.
+    std::atomic<std::size_t> pending{0};  // timers.size(); written under timer_mutex.
+
     // Guarded by the scheduler's park_mutex_.
     std::condition_variable cv;
     bool parked = false;
-    bool timed = false;  // Parked with a time limit (another worker was busy).
+    bool timed = false;   // Parked with a time limit of park_interval (another worker was busy).
+    bool retime = false;  // Told to wait with that limit from now: another worker became busy.
+
+    /// After a change to `timers`, under timer_mutex.
+    void publish_timers() noexcept {
+        due.store(timers.empty() ? no_deadline : timers.top().deadline, std::memory_order_relaxed);
+        pending.store(timers.size(), std::memory_order_release);
+    }
 };
 
 namespace {
@@ -90,8 +134,13 @@ ThreadScheduler::ThreadScheduler(ThreadConfig config)
       start_(std::chrono::steady_clock::now()),
       segments_(new std::atomic<Slot*>[max_segments]()) {
     unsigned n = config.workers;
+    if (n >= outside_queue) {
+        throw std::invalid_argument("ThreadScheduler: at most " + std::to_string(outside_queue - 1) +
+                                    " workers, not " + std::to_string(n));
+    }
     if (n == 0) {
-        n = std::max(1U, std::thread::hardware_concurrency());
+        n = std::clamp(std::thread::hardware_concurrency(), 1U,
+                       static_cast<unsigned>(outside_queue - 1));
     }
     for (unsigned i = 0; i < n; ++i) {
         workers_.push_back(std::make_unique<Worker>());
@@ -105,7 +154,11 @@ ThreadScheduler::ThreadScheduler(ThreadConfig config)
 
 ThreadScheduler::~ThreadScheduler() {
     shutdown();
-    timers_.for_each([this](const detail::TimerQueue::Timer& t) { dispose(t.envelope); });
+    const auto dispose_timer = [this](const detail::TimerQueue::Timer& t) { dispose(t.envelope); };
+    timers_.for_each(dispose_timer);
+    for (auto& worker : workers_) {
+        worker->timers.for_each(dispose_timer);
+    }
     std::vector<detail::Proc*> procs;
     for (std::size_t s = 0; s < max_segments; ++s) {
         Slot* segment = segments_[s].load(std::memory_order_relaxed);
@@ -186,12 +239,25 @@ void ThreadScheduler::worker_loop(Worker& w) {
     std::uint32_t tick = 0;
     bool timed_out = false;
     while (!stop_.load(std::memory_order_relaxed)) {
-        detail::Proc* proc = find_work(w, ++tick, timed_out);
+        if (++tick % timer_interval == 0 && w.due.load(std::memory_order_relaxed) != no_deadline) {
+            fire_timers(w, now(), false);
+        }
+        detail::Proc* proc = find_work(w, tick);
         if (proc == nullptr) {
+            if (w.due.load(std::memory_order_relaxed) != no_deadline &&
+                fire_timers(w, now(), false)) {
+                continue;
+            }
             if (!timed_out && spin(w)) {
                 continue;
             }
             timed_out = park(w);
+            if (timed_out) {
+                w.take_stale = watch_steps(w, true);
+                // Slept while others were busy: one may be stuck in a long step, its timers
+                // overdue.
+                fire_others_timers(w);
+            }
             continue;
         }
         timed_out = false;
@@ -204,7 +270,7 @@ void ThreadScheduler::worker_loop(Worker& w) {
     current_worker = CurrentWorker{};
 }
 
-detail::Proc* ThreadScheduler::find_work(Worker& w, std::uint32_t tick, bool timed_out) {
+detail::Proc* ThreadScheduler::find_work(Worker& w, std::uint32_t tick) {
     if (tick % shared_interval == 0) {
         if (detail::Proc* proc = pop_shared(w)) {
             return proc;
@@ -227,26 +293,32 @@ detail::Proc* ThreadScheduler::find_work(Worker& w, std::uint32_t tick, bool tim
     if (detail::Proc* proc = pop_shared(w)) {
         return proc;
     }
-    return steal(w, timed_out);
+    const bool stale = w.take_stale;
+    w.take_stale = false;
+    return steal(w, stale);
 }
 
 void ThreadScheduler::run(Worker& w, detail::Proc* proc) {
+    w.steps.store(w.steps.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     if (proc->step() == detail::StepResult::runnable) {
         // It spent its budget (or could not block): to the back of the queue, where an idle
-        // worker may take it. A worker is woken only if this one has more than it alone would
-        // run next: waking one for a single process would move it to another core for nothing.
+        // worker may take it (see steal_now).
         push_local(w, proc);
-        if (w.tail.load(std::memory_order_relaxed) - w.head.load(std::memory_order_relaxed) > 1 ||
-            w.next.load(std::memory_order_relaxed) != nullptr) {
+        if (queued(w) >= steal_now) {
             notify_parked();
         }
     }
 }
 
-// Looks for stealable work for up to spin_interval without parking; true if some appeared.
+// Looks for stealable work for up to spin_interval without parking; true if some appeared, or
+// if another worker with processes waiting stayed in one step for stale_interval (then find_work
+// may take one).
 bool ThreadScheduler::spin(Worker& w) {
     note_quiescent(w);
-    const auto until = std::chrono::steady_clock::now() + spin_interval;
+    auto now = std::chrono::steady_clock::now();
+    const auto until = now + spin_interval;
+    auto watched_since = now;
+    watch_steps(w, false);
     do {
         for (int i = 0; i < 64; ++i) {
             if (has_stealable_work()) {
@@ -254,18 +326,50 @@ bool ThreadScheduler::spin(Worker& w) {
             }
             pause();
         }
-    } while (std::chrono::steady_clock::now() < until && !stop_.load(std::memory_order_relaxed));
+        now = std::chrono::steady_clock::now();
+        if (w.due.load(std::memory_order_relaxed) <= this->now()) {
+            return true;
+        }
+        if (now - watched_since >= stale_interval) {
+            if (watch_steps(w, true)) {
+                w.take_stale = true;
+                return true;
+            }
+            watched_since = now;
+        }
+    } while (now < until && !stop_.load(std::memory_order_relaxed));
     return false;
 }
 
-// Returns true if the worker slept its full interval (it may then take a busy worker's next
-// slot). Lost wake-ups: a worker queues stealable work, then fences and reads parked_; this one
+// Notes each other worker's step count. With `compare`, first checks whether one is still in
+// the step it was in last time, with processes waiting in its queue or next slot.
+bool ThreadScheduler::watch_steps(Worker& w, bool compare) {
+    w.watched_steps.resize(workers_.size(), 0);
+    bool stale = false;
+    for (std::size_t k = 0; k < workers_.size(); ++k) {
+        if (k == w.index) {
+            continue;
+        }
+        const Worker& other = *workers_[k];
+        const std::uint64_t steps = other.steps.load(std::memory_order_relaxed);
+        if (compare && steps == w.watched_steps[k] &&
+            (queued(other) != 0 || other.next.load(std::memory_order_relaxed) != nullptr)) {
+            stale = true;
+        }
+        w.watched_steps[k] = steps;
+    }
+    return stale;
+}
+
+// Returns true if the worker slept until its time limit, not woken (it may then take what stayed
+// queued or in a next slot the whole time, see stale_interval). Lost wake-ups: a worker queues stealable work, then fences and reads parked_; this one
 // increments parked_ under park_mutex_, then looks at every queue. Either the pusher sees this
 // worker parked and wakes it, or this worker sees the work.
 bool ThreadScheduler::park(Worker& w) {
     if (!w.retired.empty() || !w.exited.empty()) {
         reclaim(w);
     }
+    watch_steps(w, false);  // Compared after a timed-out sleep (see stale_interval).
     std::unique_lock lock(park_mutex_);
     if (stop_.load(std::memory_order_relaxed)) {
         return false;
@@ -278,34 +382,67 @@ bool ThreadScheduler::park(Worker& w) {
         return false;
     }
     w.seen.store(0, std::memory_order_release);
-    const auto awake = [&] { return !w.parked || stop_.load(std::memory_order_relaxed); };
-    if (parked == workers_.size()) {
-        if (idle()) {
-            idle_cv_.notify_all();
-        }
-        w.timed = false;
-        w.cv.wait(lock, awake);
-    } else {
-        w.timed = true;
-        w.cv.wait_for(lock, park_interval, awake);
+    if (parked == workers_.size() && idle()) {
+        idle_cv_.notify_all();
     }
+    // Sleeps until woken, until this worker's first timer is due, and, while another worker is
+    // busy, at most park_interval.
+    const auto awake = [&] {
+        return !w.parked || w.retime || stop_.load(std::memory_order_relaxed);
+    };
+    bool others_busy = parked != workers_.size();
+    for (;;) {
+        const Ticks due = w.due.load(std::memory_order_relaxed);
+        const Ticks t = now();
+        if (due <= t) {
+            break;
+        }
+        w.timed = others_busy;
+        w.retime = false;
+        if (others_busy || due != no_deadline) {
+            const auto limit = std::chrono::nanoseconds(due - t);
+            w.cv.wait_for(lock, others_busy ? std::min<std::chrono::nanoseconds>(limit, park_interval) : limit,
+                          awake);
+        } else {
+            w.cv.wait(lock, awake);
+        }
+        if (!w.retime || !w.parked || stop_.load(std::memory_order_relaxed)) {
+            break;
+        }
+        others_busy = true;
+    }
+    w.retime = false;
     const bool timed_out = w.parked;
     if (w.parked) {
         w.parked = false;
         parked_.fetch_sub(1, std::memory_order_seq_cst);
+        if (w.due.load(std::memory_order_relaxed) <= now()) {
+            // Woken by its own timer, this worker is about to be busy: a worker parked without a
+            // time limit must now look for work now and then, as after wake_one.
+            for (auto& other : workers_) {
+                if (other->parked && !other->timed) {
+                    other->retime = true;
+                    other->cv.notify_one();
+                }
+            }
+        }
     }
     lock.unlock();
     w.seen.store(epoch_.load(std::memory_order_seq_cst), std::memory_order_seq_cst);
     return timed_out;
 }
 
+// steal_now or more processes in a queue, or any in the shared one. Fewer are their owner's to
+// run (see steal_now); the owner is busy, so a worker that parks now parks with a time limit,
+// and takes them when it wakes if they are still there.
 bool ThreadScheduler::has_stealable_work() const noexcept {
     if (shared_size_.load(std::memory_order_seq_cst) != 0) {
         return true;
     }
     for (const auto& worker : workers_) {
-        if (worker->tail.load(std::memory_order_seq_cst) !=
-            worker->head.load(std::memory_order_seq_cst)) {
+        if (worker->tail.load(std::memory_order_seq_cst) -
+                worker->head.load(std::memory_order_seq_cst) >=
+            steal_now) {
             return true;
         }
     }
@@ -338,9 +475,14 @@ void ThreadScheduler::notify_parked() {
 // is empty (the last to park looked at them all); wake-ups from outside the workers go to the
 // shared queue, and the timers still armed will make more.
 bool ThreadScheduler::idle() const noexcept {
-    return parked_.load(std::memory_order_seq_cst) == workers_.size() &&
-           shared_size_.load(std::memory_order_seq_cst) == 0 &&
-           armed_.load(std::memory_order_seq_cst) == 0;
+    if (parked_.load(std::memory_order_seq_cst) != workers_.size() ||
+        shared_size_.load(std::memory_order_seq_cst) != 0 ||
+        armed_.load(std::memory_order_seq_cst) != 0) {
+        return false;
+    }
+    return std::all_of(workers_.begin(), workers_.end(), [](const auto& worker) {
+        return worker->pending.load(std::memory_order_acquire) == 0;
+    });
 }
 
 void ThreadScheduler::run_until_idle() {
@@ -389,11 +531,17 @@ void ThreadScheduler::schedule(detail::Proc* proc) {
     }
     if (detail::Proc* displaced = w->next.exchange(proc, std::memory_order_acq_rel)) {
         push_local(*w, displaced);
-        notify_parked();
+        if (queued(*w) >= steal_now) {  // Fewer are left to this worker.
+            notify_parked();
+        }
     }
 }
 
 // -- Run queues ----------------------------------------------------------------------------------
+
+std::uint32_t ThreadScheduler::queued(const Worker& w) noexcept {
+    return w.tail.load(std::memory_order_relaxed) - w.head.load(std::memory_order_relaxed);
+}
 
 void ThreadScheduler::push_local(Worker& w, detail::Proc* proc) {
     for (;;) {
@@ -440,12 +588,12 @@ detail::Proc* ThreadScheduler::pop_local(Worker& w) {
 // Takes half of another worker's queue (into the thief's own, whose last entry it runs). The
 // owner writes only slots at or past tail, which stay clear of [head, head + n) while head is
 // unchanged, so the entries read before a successful compare-exchange are the ones taken.
-detail::Proc* ThreadScheduler::steal_from(Worker& victim, Worker& thief) {
+detail::Proc* ThreadScheduler::steal_from(Worker& victim, Worker& thief, std::uint32_t at_least) {
     std::uint32_t h = victim.head.load(std::memory_order_acquire);
     for (;;) {
         const std::uint32_t t = victim.tail.load(std::memory_order_acquire);
         const std::uint32_t len = t - h;
-        if (len == 0) {
+        if (len < at_least) {
             return nullptr;
         }
         if (len > ring_size) {  // A stale head: read it again.
@@ -472,20 +620,22 @@ detail::Proc* ThreadScheduler::steal_from(Worker& victim, Worker& thief) {
     }
 }
 
-detail::Proc* ThreadScheduler::steal(Worker& thief, bool timed_out) {
+// Takes from another worker's queue when it holds steal_now or more; with `stale` (a worker was
+// in one step the whole time this one watched), from any queue that is not empty, and then from
+// the next slot of a worker still in the step it was watched in.
+detail::Proc* ThreadScheduler::steal(Worker& thief, bool stale) {
     const std::size_t n = workers_.size();
     for (std::size_t k = 1; k < n; ++k) {
         Worker& victim = *workers_[(thief.index + k) % n];
-        if (detail::Proc* proc = steal_from(victim, thief)) {
+        if (detail::Proc* proc = steal_from(victim, thief, stale ? 1 : steal_now)) {
             return proc;
         }
     }
-    if (timed_out) {
-        // Slept a whole interval while others were busy: a next slot still full now may wait
-        // behind a long step.
+    if (stale) {
         for (std::size_t k = 1; k < n; ++k) {
             Worker& victim = *workers_[(thief.index + k) % n];
-            if (victim.next.load(std::memory_order_relaxed) != nullptr) {
+            if (victim.steps.load(std::memory_order_relaxed) == thief.watched_steps[victim.index] &&
+                victim.next.load(std::memory_order_relaxed) != nullptr) {
                 if (detail::Proc* proc = victim.next.exchange(nullptr, std::memory_order_acq_rel)) {
                     return proc;
                 }
@@ -679,24 +829,75 @@ void ThreadScheduler::reclaim(Worker& w) {
 }
 
 // -- Timers --------------------------------------------------------------------------------------
+//
+// A timer armed by a process goes to the heap of the worker it runs on, which fires it between
+// steps (every timer_interval turns, and before it looks for work elsewhere) and sleeps no later
+// than its first deadline. So arming and cancelling a time-out, the common case (a call answered
+// in time, a child that stopped before its shutdown time-out), takes one uncontended lock and
+// wakes no thread. A timer armed outside the workers goes to the timer thread's heap.
 
-// The last armed timer went: if every worker is parked, the run is now idle. A worker that
-// cancels a timer is not parked, so the common case (a call's time-out cancelled by its reply)
-// takes no lock.
-void ThreadScheduler::timer_done() {
-    if (armed_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
-        parked_.load(std::memory_order_seq_cst) == workers_.size()) {
-        const std::lock_guard lock(park_mutex_);
-        if (idle()) {
-            idle_cv_.notify_all();
+void ThreadScheduler::deliver(const detail::TimerQueue::Timer& timer) {
+    if (timer.as_send) {
+        send_signal(timer.target, timer.envelope);
+    } else {
+        push(timer.target, timer.envelope);
+    }
+}
+
+// Fires the timers of `queue` due at `t`; with `try_only`, only if its lock is free (another
+// worker's queue). True if any fired.
+bool ThreadScheduler::fire_timers(Worker& queue, Ticks t, bool try_only) {
+    bool fired = false;
+    for (;;) {
+        detail::TimerQueue::Timer timer;
+        {
+            std::unique_lock lock(queue.timer_mutex, std::defer_lock);
+            if (try_only) {
+                if (!lock.try_lock()) {
+                    return fired;
+                }
+            } else {
+                lock.lock();
+            }
+            if (queue.timers.empty() || queue.timers.top().deadline > t) {
+                return fired;
+            }
+            timer = queue.timers.pop();
+            queue.publish_timers();
+        }
+        deliver(timer);  // The target runs next on this worker.
+        fired = true;
+    }
+}
+
+void ThreadScheduler::fire_others_timers(Worker& w) {
+    const Ticks t = now();
+    for (auto& other : workers_) {
+        if (other.get() != &w && other->due.load(std::memory_order_relaxed) <= t) {
+            fire_timers(*other, t, true);
         }
     }
 }
 
-// The timer thread also runs an installed interposer's timed actions (a fault plan's kills). It
-// polls for one every millisecond, since an interposer can be installed or reschedule at any time.
+// A timer of the timer thread's heap went: if every worker is parked, the run may now be idle.
+void ThreadScheduler::timer_done() {
+    if (armed_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
+        parked_.load(std::memory_order_seq_cst) == workers_.size()) {
+        notify_if_idle();
+    }
+}
+
+void ThreadScheduler::notify_if_idle() {
+    const std::lock_guard lock(park_mutex_);
+    if (idle()) {
+        idle_cv_.notify_all();
+    }
+}
+
+// The timer thread fires the timers armed outside the workers, and runs an installed
+// interposer's timed actions (a fault plan's kills). It polls for one every millisecond, since
+// an interposer can be installed or reschedule at any time.
 void ThreadScheduler::timer_loop() {
-    constexpr Ticks never = std::numeric_limits<Ticks>::max();
     constexpr Ticks interposer_poll = 1'000'000;
     std::unique_lock lock(timer_mutex_);
     while (!stop_.load(std::memory_order_acquire)) {
@@ -709,20 +910,10 @@ void ThreadScheduler::timer_loop() {
         }
         if (timers_.empty()) {
             if (hook != nullptr) {
-                timer_wake_at_ = now() + interposer_poll;
                 timer_cv_.wait_for(lock, std::chrono::nanoseconds(interposer_poll));
-                continue;
+            } else {
+                timer_cv_.wait(lock);
             }
-            // Every timer was cancelled. Sleep until the wake-up already promised, if one is
-            // still ahead: a timer armed for later then needs no notify. Most timers are
-            // time-outs armed and cancelled in pairs (a call, a child's shutdown), and waking
-            // this thread for each would cost two context switches.
-            if (const Ticks t = now(); timer_wake_at_ != never && timer_wake_at_ > t) {
-                timer_cv_.wait_for(lock, std::chrono::nanoseconds(timer_wake_at_ - t));
-                continue;
-            }
-            timer_wake_at_ = never;
-            timer_cv_.wait(lock);
             continue;
         }
         const Ticks t = now();
@@ -730,17 +921,12 @@ void ThreadScheduler::timer_loop() {
             hook != nullptr ? std::min(timers_.top().deadline, t + interposer_poll)
                             : timers_.top().deadline;
         if (deadline > t) {
-            timer_wake_at_ = deadline;
             timer_cv_.wait_for(lock, std::chrono::nanoseconds(deadline - t));
             continue;
         }
         const detail::TimerQueue::Timer timer = timers_.pop();
         lock.unlock();
-        if (timer.as_send) {
-            send_signal(timer.target, timer.envelope);
-        } else {
-            push(timer.target, timer.envelope);
-        }
+        deliver(timer);
         timer_done();  // After the push, which has woken a worker if the target was blocked.
         lock.lock();
     }
@@ -748,29 +934,55 @@ void ThreadScheduler::timer_loop() {
 
 TimerRef ThreadScheduler::start_timer(Ticks delay, Pid target, detail::Envelope* e, bool as_send) {
     BEDLAM_ASSERT(delay >= 0);
-    const std::uint64_t id = new_timer_id();
     const Ticks deadline = now() + delay;
+    if (Worker* w = current(); w != nullptr) {
+        const std::lock_guard lock(w->timer_mutex);
+        if (++w->timer_numbers == max_timer_number) {
+            w->timer_numbers = 1;
+        }
+        const TimerRef ref = w->timers.add(deadline, w->timer_numbers, target, e, as_send);
+        w->publish_timers();
+        return tag(ref, w->index);
+    }
     armed_.fetch_add(1, std::memory_order_seq_cst);
     const std::lock_guard lock(timer_mutex_);
-    const TimerRef ref = timers_.add(deadline, id, target, e, as_send);
-    if (deadline < timer_wake_at_) {
-        timer_wake_at_ = deadline;
+    if (++outside_timer_numbers_ == max_timer_number) {
+        outside_timer_numbers_ = 1;
+    }
+    const TimerRef ref = timers_.add(deadline, outside_timer_numbers_, target, e, as_send);
+    if (timers_.top().deadline == deadline) {
         timer_cv_.notify_one();
     }
-    return ref;
+    return tag(ref, outside_queue);
 }
 
 std::optional<Ticks> ThreadScheduler::cancel_timer(TimerRef ref) {
+    const std::uint64_t queue = ref.id & outside_queue;
+    const TimerRef queue_ref{ref.id >> queue_bits};
     std::optional<detail::TimerQueue::Timer> timer;
-    {
-        const std::lock_guard lock(timer_mutex_);
-        timer = timers_.remove(ref);
+    if (queue == outside_queue) {
+        {
+            const std::lock_guard lock(timer_mutex_);
+            timer = timers_.remove(queue_ref);
+        }
+        if (timer) {
+            timer_done();
+        }
+    } else if (queue < workers_.size()) {
+        Worker& w = *workers_[queue];
+        {
+            const std::lock_guard lock(w.timer_mutex);
+            timer = w.timers.remove(queue_ref);
+            w.publish_timers();
+        }
+        if (timer && current() == nullptr) {
+            notify_if_idle();  // Only a worker's cancel can leave the run busy.
+        }
     }
     if (!timer) {
         return std::nullopt;
     }
     dispose(timer->envelope);
-    timer_done();
     return std::max<Ticks>(0, timer->deadline - now());
 }
 

@@ -5,14 +5,21 @@
 // - Each worker has a bounded run queue that it pushes to and pops from, and that idle workers
 //   steal half of; plus a one-process "next" slot. A process woken by the running process goes
 //   to the slot and runs next on the same core, so a request and its reply stay on one core
-//   (BEAM and Go do the same); the process it displaces goes to the queue, where it can be stolen.
+//   (BEAM and Go do the same); the process it displaces goes to the queue.
+// - A few queued processes are left to their worker, which runs them within microseconds with
+//   warm caches: a chain of work (a supervisor restarting children one by one) stays on one
+//   core. Another worker takes from a queue at once only when it holds several, and otherwise
+//   only when the owner has been in one step for a while (a long step, or a preempted thread).
 // - Processes made runnable from outside the workers (the caller's thread, the timer thread) go
 //   to a shared queue that workers check now and then, so it cannot starve.
 // - A worker with nothing to run and nothing to steal parks on a condition variable. A worker
 //   that queues stealable work wakes a parked one. While any worker is busy, parked ones wake
-//   every millisecond to look for work, and may then take a busy worker's next slot: a process
-//   that runs for long (or spins waiting for another) cannot keep the one it woke from running.
+//   every millisecond to look for work that waited all that time.
 // - A process completes at most Runtime::receive_budget() receives per turn (BEAM's reductions).
+// - Timers live in a heap per worker: a process's timer goes to the worker it runs on, which
+//   fires it between steps and parks no later than its first deadline. Arming and cancelling
+//   take one rarely contended lock and wake no thread. Timers armed outside the workers go to a
+//   timer thread.
 //
 // The process table is lock-free for lookups: a pid's id is a slot index and the slot's
 // generation, so a send finds its receiver with two loads. A process that exits leaves its slot
@@ -38,7 +45,7 @@
 namespace bedlam {
 
 struct ThreadConfig {
-    /// Worker threads; 0 means one per core.
+    /// Worker threads, at most 254; 0 means one per core (up to 254).
     unsigned workers = 0;
 };
 
@@ -96,9 +103,10 @@ private:
 
     // -- Workers ---------------------------------------------------------------------------------
     void worker_loop(Worker& w);
-    detail::Proc* find_work(Worker& w, std::uint32_t tick, bool timed_out);
+    detail::Proc* find_work(Worker& w, std::uint32_t tick);
     void run(Worker& w, detail::Proc* proc);
     bool spin(Worker& w);
+    bool watch_steps(Worker& w, bool compare);
     bool park(Worker& w);
     [[nodiscard]] bool has_stealable_work() const noexcept;
     [[nodiscard]] bool idle() const noexcept;
@@ -109,8 +117,9 @@ private:
     // -- Run queues ------------------------------------------------------------------------------
     void push_local(Worker& w, detail::Proc* proc);
     detail::Proc* pop_local(Worker& w);
-    detail::Proc* steal(Worker& thief, bool timed_out);
-    detail::Proc* steal_from(Worker& victim, Worker& thief);
+    static std::uint32_t queued(const Worker& w) noexcept;
+    detail::Proc* steal(Worker& thief, bool stale);
+    detail::Proc* steal_from(Worker& victim, Worker& thief, std::uint32_t at_least);
     void push_shared(detail::Proc* proc);
     detail::Proc* pop_shared(Worker& w);
 
@@ -122,8 +131,12 @@ private:
     void note_quiescent(Worker& w) noexcept;
 
     // -- Timers ----------------------------------------------------------------------------------
+    void deliver(const detail::TimerQueue::Timer& timer);
+    bool fire_timers(Worker& queue, Ticks t, bool try_only);
+    void fire_others_timers(Worker& w);
     void timer_loop();
     void timer_done();
+    void notify_if_idle();
 
     const std::chrono::steady_clock::time_point start_;
     std::vector<std::unique_ptr<Worker>> workers_;
@@ -153,14 +166,13 @@ private:
     std::atomic<std::uint64_t> epoch_{1};
     std::atomic<std::int64_t> outside_readers_{0};
 
-    // Timers, on a timer thread that also runs an installed interposer's timed actions.
+    // Timers armed outside the workers (each worker has its own heap), on a timer thread that
+    // also runs an installed interposer's timed actions.
     std::mutex timer_mutex_;
     std::condition_variable timer_cv_;
-    detail::TimerQueue timers_;  // Guarded by timer_mutex_.
-    // When the timer thread will next wake by itself (guarded): a new timer only has to wake it
-    // if it is due earlier. A cancelled timer leaves it set; the thread then wakes for nothing.
-    Ticks timer_wake_at_ = std::numeric_limits<Ticks>::max();
-    std::atomic<std::int64_t> armed_{0};  // Timers armed and not yet fired or cancelled.
+    detail::TimerQueue timers_;                // Guarded by timer_mutex_.
+    std::uint64_t outside_timer_numbers_ = 0;  // Guarded.
+    std::atomic<std::int64_t> armed_{0};       // timers_.size(), counted before the lock.
     std::thread timer_thread_;
 
     // The trace, only while a listener watches.
