@@ -1,6 +1,7 @@
 // The simulator's scheduling loop. Every choice it makes (which runnable process runs next, PCT
-// priorities and change points) is drawn from rng_, and every container it iterates is ordered by
-// pid or by (deadline, timer id), so a run is a pure function of the seed.
+// priorities and change points) is drawn from rng_ (or made by SimConfig::choose), and every
+// container it iterates is ordered by pid or by (deadline, timer id), so a run is a pure function
+// of the seed.
 #include "bedlam/runtime/simulator.hpp"
 
 #include <algorithm>
@@ -110,9 +111,12 @@ detail::Proc* Simulator::pick() {
             return proc;
         case Policy::random: {
             // With one candidate there is no choice to draw.
-            const auto i = runnable_.size() == 1
-                               ? std::size_t{0}
-                               : static_cast<std::size_t>(rng_.below(runnable_.size()));
+            std::size_t i = 0;
+            if (runnable_.size() > 1) {
+                i = config_.choose ? config_.choose(runnable_.size())
+                                   : static_cast<std::size_t>(rng_.below(runnable_.size()));
+                BEDLAM_ASSERT(i < runnable_.size());
+            }
             proc = runnable_[i];
             runnable_[i] = runnable_.back();
             runnable_.pop_back();

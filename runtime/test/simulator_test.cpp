@@ -184,6 +184,33 @@ TEST(Simulator, DifferentSeedsGiveDifferentInterleavings) {
     EXPECT_NE(outcomes[0].hash, outcomes[1].hash);  // Seeds 1 and 2.
 }
 
+TEST(Simulator, AChooserPicksTheScheduleInsteadOfTheSeed) {
+    // SimConfig::choose makes every scheduling choice among n >= 2 runnable processes: the same
+    // choices give the same run whatever the seed, and other choices give another run.
+    auto always = [](std::size_t pick, std::size_t* calls) {
+        return [pick, calls](std::size_t n) {
+            EXPECT_GE(n, 2U);
+            ++*calls;
+            return std::min(pick, n - 1);
+        };
+    };
+    std::size_t calls = 0;
+    SimConfig first{.seed = 1};
+    first.choose = always(0, &calls);
+    SimConfig other_seed{.seed = 99};
+    other_seed.choose = always(0, &calls);
+    SimConfig last{.seed = 1};
+    last.choose = always(100, &calls);
+    const Outcome a = run_program(first);
+    const Outcome b = run_program(other_seed);
+    const Outcome c = run_program(last);
+    EXPECT_GT(calls, 0U);
+    EXPECT_EQ(a.hash, b.hash);
+    EXPECT_EQ(a.first_order, b.first_order);
+    EXPECT_NE(a.hash, c.hash);
+    EXPECT_TRUE(is_permutation_of_senders(c.first_order));
+}
+
 Process round_robin_worker(Self self, int id, std::vector<int>* log) {
     for (int i = 0; i < 3; ++i) {
         log->push_back(id);

@@ -39,6 +39,11 @@ struct SimConfig {
     std::uint64_t pct_steps = 10'000;
     /// Where to write the trace as JSON lines (docs/trace-format.md); nullptr for none.
     std::ostream* trace_out = nullptr;
+    /// Policy random: when set, it picks which of the n >= 2 runnable processes runs next (it
+    /// returns an index below n into the simulator's own candidate order, itself a pure function
+    /// of the run) instead of the PRNG. A fuzzer steers the schedule with it
+    /// (fuzz/schedule_fuzz.cpp); for a run to replay it must be deterministic too.
+    std::function<std::size_t(std::size_t n)> choose{};
 };
 
 struct RunResult {
