@@ -202,6 +202,21 @@ void collect_workers(const ModelSupervisor& sup, std::vector<std::size_t>& addre
 
 std::string child_id(std::size_t index) { return "c" + std::to_string(index); }
 
+std::string describe(const ModelSupervisor& sup) {
+    std::string out = std::string(to_string(sup.strategy)) + " " + std::to_string(sup.intensity) +
+                      "/" + std::to_string(sup.period_s) + "s [";
+    for (std::size_t i = 0; i < sup.children.size(); ++i) {
+        const ModelChild& c = sup.children[i];
+        out += (i > 0 ? ", " : "") + child_id(i) + ":" + to_string(c.restart);
+        if (c.is_supervisor()) {
+            out += " " + describe(*c.supervisor);
+        } else if (c.brutal_kill) {
+            out += ",brutal_kill";
+        }
+    }
+    return out + "]";
+}
+
 std::vector<std::string> worker_paths(const ModelSupervisor& sup) {
     std::vector<std::string> paths;
     std::vector<std::size_t> address;

@@ -107,10 +107,13 @@ chaos::Plan plan_of(const ModelSupervisor& sup, const std::vector<ModelExit>& ex
 }
 
 SupervisorRun run_supervisor(const ModelSupervisor& sup, const std::vector<ModelExit>& exits,
-                             Ticks end, std::uint64_t seed, SupFlags::Mutation mutation) {
+                             Ticks end, std::uint64_t seed, SupFlags::Mutation mutation,
+                             const std::function<std::size_t(std::size_t)>& choose) {
     SupervisorRun run;
     run.plan = plan_of(sup, exits);
-    Simulator sim(SimConfig{.seed = seed});
+    SimConfig config{.seed = seed};
+    config.choose = choose;
+    Simulator sim(config);
     chaos::Injector injector(sim, run.plan, seed);
     injector.install();
     sim.spawn(root, &run.log, sup, end, mutation);

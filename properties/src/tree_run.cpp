@@ -434,6 +434,7 @@ ChaosRun run_tree_under_chaos(const ModelSupervisor& tree, const chaos::Plan& pl
     ChaosRun run;
     SimConfig config{.seed = seed};
     config.trace_out = options.trace_out;
+    config.choose = options.choose;
     Simulator sim(config);
     chaos::Injector injector(sim, plan, seed);
     Observer observer(sim, injector, &run);

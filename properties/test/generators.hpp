@@ -27,21 +27,6 @@ inline std::string show(const std::vector<std::string>& log) {
     return out;
 }
 
-inline std::string describe(const ModelSupervisor& sup) {
-    std::string out = std::string(to_string(sup.strategy)) + " " + std::to_string(sup.intensity) +
-                      "/" + std::to_string(sup.period_s) + "s [";
-    for (std::size_t i = 0; i < sup.children.size(); ++i) {
-        const ModelChild& c = sup.children[i];
-        out += (i > 0 ? ", " : "") + child_id(i) + ":" + to_string(c.restart);
-        if (c.is_supervisor()) {
-            out += " " + describe(*c.supervisor);
-        } else if (c.brutal_kill) {
-            out += ",brutal_kill";
-        }
-    }
-    return out + "]";
-}
-
 // RapidCheck prints counterexamples with these.
 inline void showValue(const ModelSupervisor& sup, std::ostream& os) { os << describe(sup); }
 inline void showValue(const ModelExit& e, std::ostream& os) {

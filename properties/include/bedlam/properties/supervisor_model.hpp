@@ -56,6 +56,10 @@ std::vector<std::string> expected_log(const ModelSupervisor& sup,
 /// `c<i>`.
 std::string child_id(std::size_t index);
 
+/// The tree on one line: `one_for_one 1/5s [c0:permanent, c1:transient one_for_all 0/1s [...]]`
+/// (a worker with brutal_kill shows `,brutal_kill`), for failure reports.
+std::string describe(const ModelSupervisor& sup);
+
 /// Every worker's path, depth first in start order; ModelExit::worker indexes this.
 std::vector<std::string> worker_paths(const ModelSupervisor& sup);
 

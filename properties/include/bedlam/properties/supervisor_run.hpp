@@ -33,9 +33,11 @@ chaos::Plan plan_of(const ModelSupervisor& sup, const std::vector<ModelExit>& ex
 
 /// Runs the tree `sup` in a Simulator seeded with `seed` (random scheduling), delivers `exits`, shuts the
 /// supervisor down at `end` if it is still running, and returns what happened. `mutation`
-/// breaks the real supervisor on purpose, for the self-check.
+/// breaks the real supervisor on purpose, for the self-check. `choose`, if set, picks the
+/// schedule instead of the seed (SimConfig::choose).
 SupervisorRun run_supervisor(const ModelSupervisor& sup, const std::vector<ModelExit>& exits,
                              Ticks end, std::uint64_t seed,
-                             SupFlags::Mutation mutation = SupFlags::Mutation::none);
+                             SupFlags::Mutation mutation = SupFlags::Mutation::none,
+                             const std::function<std::size_t(std::size_t)>& choose = {});
 
 }  // namespace bedlam::properties

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -40,6 +41,8 @@ struct ChaosRunOptions {
     std::vector<WorkloadClient> workload;
     /// Where to write the run's trace (JSON lines), if anywhere.
     std::ostream* trace_out = nullptr;
+    /// Picks the schedule instead of the seed, if set (SimConfig::choose).
+    std::function<std::size_t(std::size_t)> choose{};
 };
 
 struct ChaosRun {
