@@ -19,6 +19,7 @@
 #include "bedlam/scenario/run.hpp"
 #include "bedlam/scenario/shrink.hpp"
 #include "bedlam/scenario/write.hpp"
+#include "failure_record.hpp"
 
 namespace bedlam::cli {
 
@@ -119,16 +120,6 @@ RunReport run_once(const Scenario& s, std::uint64_t seed, std::optional<Policy> 
 
 // -- Failure records ------------------------------------------------------------------------------
 
-struct Record {
-    std::string file;
-    std::uint64_t seed = 0;
-    bool swarm = false;
-    std::string policy;
-    std::string hash;
-};
-
-constexpr const char* record_header = "# bedlam failure record: replay with `bedlam replay <this file>`";
-
 std::string write_record(const std::string& dir, const Scenario& s, const RunReport& r,
                          bool swarm, std::optional<Policy> policy) {
     std::error_code ec;
@@ -136,70 +127,26 @@ std::string write_record(const std::string& dir, const Scenario& s, const RunRep
     const std::string stem = fs::path(s.file).stem().string();
     const std::string path =
         (fs::path(dir) / (stem + "-seed" + std::to_string(r.seed) + ".txt")).string();
+    FailureRecord record;
+    record.file = s.file;
+    record.seed = r.seed;
+    record.swarm = swarm;
+    record.policy = policy ? to_string(*policy) : "";
+    record.hash = hash_text(r.hash);
+    record.failures = r.failures;
     std::ofstream out(path, std::ios::out | std::ios::trunc);
-    out << record_header << '\n'
-        << "file=" << s.file << '\n'
-        << "seed=" << r.seed << '\n'
-        << "swarm=" << (swarm ? "true" : "false") << '\n'
-        << "policy=" << (policy ? to_string(*policy) : "") << '\n'
-        << "hash=" << hash_text(r.hash) << '\n';
-    for (const std::string& f : r.failures) {
-        out << "failure=" << f << '\n';
-    }
+    out << record_text(record);
     return out ? path : std::string();
 }
 
-/// Reads a record `check` wrote; nullopt if `path` is not one (a scenario file, say).
-std::optional<Record> read_record(const std::string& path) {
-    std::ifstream in(path);
-    std::string line;
-    if (!in || !std::getline(in, line) || line != record_header) {
-        return std::nullopt;
-    }
-    Record r;
-    int n = 1;
-    while (std::getline(in, line)) {
-        ++n;
-        const std::size_t eq = line.find('=');
-        if (line.empty() || line[0] == '#') {
-            continue;
-        }
-        if (eq == std::string::npos) {
-            throw std::invalid_argument(path + ":" + std::to_string(n) +
-                                        ": expected key=value, got '" + line + "'");
-        }
-        const std::string key = line.substr(0, eq);
-        const std::string value = line.substr(eq + 1);
-        if (key == "file") {
-            r.file = value;
-        } else if (key == "seed") {
-            try {
-                r.seed = std::stoull(value);
-            } catch (const std::exception&) {
-                throw std::invalid_argument(path + ":" + std::to_string(n) +
-                                            ": seed: expected a number, got '" + value + "'");
-            }
-        } else if (key == "swarm") {
-            r.swarm = value == "true";
-        } else if (key == "policy") {
-            r.policy = value;
-        } else if (key == "hash") {
-            r.hash = value;
-        }
-    }
-    if (r.file.empty() || r.hash.empty()) {
-        throw std::invalid_argument(path + ": a failure record needs file= and hash= lines");
-    }
-    return r;
-}
-
 /// The record `file` is, or else a record made of the command line's scenario file and options.
-Record record_or(const std::string& file, std::uint64_t seed, bool swarm, const std::string& policy,
-                 const std::string& hash) {
-    if (std::optional<Record> from_file = read_record(file)) {
+FailureRecord record_or(const std::string& file, std::uint64_t seed, bool swarm,
+                        const std::string& policy, const std::string& hash) {
+    std::ifstream in(file);
+    if (std::optional<FailureRecord> from_file = parse_record(in, file)) {
         return *from_file;
     }
-    Record record;
+    FailureRecord record;
     record.file = file;
     record.seed = seed;
     record.swarm = swarm;
@@ -385,7 +332,7 @@ int ScenarioCommands::run_run() const {
 }
 
 int ScenarioCommands::run_shrink() const {
-    const Record record = record_or(file_, seed_, swarm_, policy_, expect_hash_);
+    const FailureRecord record = record_or(file_, seed_, swarm_, policy_, expect_hash_);
     const std::optional<Policy> policy = policy_from(record.policy, "shrink");
     const Scenario s = scenario::load_file(record.file);
     const std::string out_path =
@@ -446,7 +393,7 @@ int ScenarioCommands::run_shrink() const {
 }
 
 int ScenarioCommands::run_replay() const {
-    const Record record = record_or(file_, seed_, swarm_, policy_, expect_hash_);
+    const FailureRecord record = record_or(file_, seed_, swarm_, policy_, expect_hash_);
     const std::optional<Policy> policy = policy_from(record.policy, "replay");
     const Scenario s = scenario::load_file(record.file);
     const RunReport r = run_once(s, record.seed, policy, record.swarm, trace_, "replay");
