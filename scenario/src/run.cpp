@@ -320,6 +320,7 @@ RunReport run(const Scenario& s, const RunOptions& options) {
         config.policy = options.policy.value_or(s.settings.policy);
         config.trace_out = options.trace_out;
         Simulator sim(config);
+        sim.set_step_limit(options.step_limit);
         watcher.emplace(sim, sups, registered_names(s));
         sim.set_trace_listener(&*watcher);
         chaos::Injector injector(sim, report.plan, options.seed);
@@ -327,7 +328,9 @@ RunReport run(const Scenario& s, const RunOptions& options) {
         sim.spawn(harness, &s, &ctx, &*watcher, faults_until, &outcome);
         const RunResult result = sim.run_until(limit);
         sim.set_trace_listener(nullptr);
-        idle = result.stop == RunResult::Stop::idle;
+        // A fault that outlives faults_until (heals: false) keeps the injector's clock going
+        // after every process has exited: the run is over all the same.
+        idle = result.stop == RunResult::Stop::idle || sim.process_count() == 0;
         report.hash = sim.trace_hash();
         report.events = sim.trace_events();
         report.virtual_time = result.now;

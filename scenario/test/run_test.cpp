@@ -126,5 +126,24 @@ expect:
     EXPECT_EQ(r.exit_code(), 3);
 }
 
+TEST(ScenarioRun, AFaultThatOutlivesThePlanDoesNotKeepAStoppedRunGoing) {
+    // A hang that does not heal keeps striking after faults_until, so the injector's clock runs
+    // on after the tree has stopped; the run is over when every process has exited, not a
+    // liveness failure. (Found while writing the plan fuzzer's seeds, fuzz/corpus/plan/.)
+    const std::string text = R"(name: a lasting hang
+run: {duration: 2s}
+tree:
+  id: app
+  children:
+    - {id: w, behaviour: worker}
+faults:
+  until: 1s
+  plan:
+    - {kind: hang, target: app/w, rate: 0.5, duration: 100ms, heals: false}
+)";
+    const RunReport r = run_text(text, 1);
+    EXPECT_EQ(r.verdict, Verdict::pass) << show(r);
+}
+
 }  // namespace
 }  // namespace bedlam::scenario

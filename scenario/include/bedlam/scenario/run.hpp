@@ -31,6 +31,10 @@ struct RunOptions {
     std::ostream* trace_out = nullptr;  // Simulator only.
     SchedulerKind scheduler = SchedulerKind::simulator;
     unsigned workers = 0;  // Threads: worker threads (0: one per core).
+    /// Simulator: stop after this many process steps (0: no limit), a guard for fuzzers against
+    /// plans heavy enough to run for hours. A run stopped by it could not be stopped in time, a
+    /// liveness failure.
+    std::uint64_t step_limit = 0;
 };
 
 enum class Verdict : std::uint8_t {
