@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Folders that hold simulated code; the ones not written yet are skipped.
-candidates=(runtime/src runtime/include chaos scenario properties)
+candidates=(runtime/src runtime/include chaos scenario properties fuzz)
 dirs=()
 for dir in "${candidates[@]}"; do
     [[ -d "$dir" ]] && dirs+=("$dir")
