@@ -468,7 +468,9 @@ private:
         c.count = integer<int>(n, "count", 1, 1, 10'000);
         c.behaviour = text(n, "behaviour", "");
         if (!n["behaviour"]) {
+            // No behaviour, no parameters to check `args` against (and no place to name).
             problem(n, "a workload entry needs a `behaviour`");
+            return c;
         }
         c.args = args(n, c.behaviour, true);
         return c;
