@@ -438,6 +438,11 @@ std::optional<Ticks> parse_duration(std::string_view text) {
                                               whole).ptr != whole_text.data() + whole_text.size()) {
         return std::nullopt;
     }
+    // At most 2^62 ns (146 years), so that a duration plus another never overflows.
+    constexpr Ticks max_ticks = Ticks{1} << 62;
+    if (whole >= max_ticks / scale) {
+        return std::nullopt;
+    }
     Ticks ticks = whole * scale;
     if (dot != std::string_view::npos) {
         const std::string_view frac = number.substr(dot + 1);

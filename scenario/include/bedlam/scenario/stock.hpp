@@ -143,7 +143,8 @@ const std::vector<StockBehaviour>& stock_behaviours();
 /// The behaviour called `name`, or nullptr.
 const StockBehaviour* find_behaviour(std::string_view name);
 
-/// Parses `250ms`, `2s`, `1.5s`, `100us`, `10ns`, `1m`, `never`; nullopt if malformed.
+/// Parses `250ms`, `2s`, `1.5s`, `100us`, `10ns`, `1m`, `never`; nullopt if malformed or longer than
+/// 2^62 ns (146 years).
 std::optional<Ticks> parse_duration(std::string_view text);
 /// Parses a decimal number (`0.5`, `2`, `1e-3`); nullopt if malformed or not finite.
 std::optional<double> parse_number(std::string_view text);
