@@ -205,6 +205,12 @@ std::vector<PlanIssue> check(const Plan& plan, const Tree& tree) {
                                        "), got " + std::to_string(f.max_delay));
             }
         }
+        // A crash models a bug: the victim dies at once, without the orderly stop a clean
+        // reason stands for (a supervisor exiting `shutdown` has stopped its children first).
+        if (f.kind == FaultKind::crash && f.reason.is_clean()) {
+            issue("reason", "a crash ends its victim abnormally, got `" + f.reason.to_string() +
+                                "` (an `exit` fault sends a clean exit signal)");
+        }
         if (f.break_pair_order && f.kind != FaultKind::reorder) {
             issue("break_pair_order", "only reorder can break per-pair order");
         }

@@ -130,6 +130,30 @@ TEST(PlanCheck, ImpossibleValuesAreRejectedWithFieldAndValue) {
     }
 }
 
+TEST(PlanCheck, ACrashNeedsAnAbnormalReason) {
+    // A crash kills its victim at once: with `shutdown` a supervisor would seem to have stopped
+    // in order, its children still running (found by fuzz/plan_fuzz.cpp; the input is in
+    // fuzz/regressions/plan/).
+    Plan plan;
+    for (const ExitReason& reason : {ExitReason::normal(), ExitReason::shutdown(),
+                                     ExitReason::shutdown("chaos"), ExitReason::error("boom")}) {
+        Fault crash = kill_at(5 * ms);
+        crash.kind = FaultKind::crash;
+        crash.reason = reason;
+        plan.faults.push_back(crash);
+    }
+    const std::string why = "(an `exit` fault sends a clean exit signal)";
+    EXPECT_EQ(issues_of(plan),
+              (std::vector<std::string>{
+                  "fault 0 (crash): reason: a crash ends its victim abnormally, got `normal` " + why,
+                  "fault 1 (crash): reason: a crash ends its victim abnormally, got `shutdown` " +
+                      why,
+                  "fault 2 (crash): reason: a crash ends its victim abnormally, got "
+                  "`{shutdown,chaos}` " +
+                      why,
+              }));
+}
+
 TEST(PlanCheck, TargetsAreCheckedAgainstTheTree) {
     Tree tree{{"app", "app/pool", "app/pool/conn1", "app/web"}, {"db"}};
     Plan plan;
