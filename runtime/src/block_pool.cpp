@@ -19,32 +19,50 @@ struct FreeBlock {
 struct FreeList {
     FreeBlock* head = nullptr;
     std::uint32_t count = 0;
-    std::uint32_t cap = 0;
 };
 
-/// One thread's free lists; gives every cached block back to malloc when the thread ends.
+/// One thread's free lists. Constant-initialised with a trivial destructor, so reaching it costs
+/// no per-access initialisation check; a second thread-local object, made the first time the
+/// thread keeps a block, gives the cached blocks back to malloc when the thread ends.
 struct ThreadPool {
-    std::array<FreeList, class_count> lists{};
+    std::array<FreeList, class_count> lists;
+    bool cleanup_armed;
+    bool ended;  // The thread is ending: blocks go straight back to malloc.
+};
 
-    ThreadPool() {
-        for (std::size_t c = 0; c < class_count; ++c) {
-            lists[c].cap = static_cast<std::uint32_t>(cap_bytes / ((c + 1) * pool_class_bytes));
-        }
-    }
-    ThreadPool(const ThreadPool&) = delete;
-    ThreadPool& operator=(const ThreadPool&) = delete;
-    ~ThreadPool() {
-        for (std::size_t c = 0; c < class_count; ++c) {
-            for (FreeBlock* b = lists[c].head; b != nullptr;) {
+constinit thread_local ThreadPool pool{};  // per-thread, not a decision: which block, never what runs
+
+struct PoolCleanup {
+    PoolCleanup() = default;
+    PoolCleanup(const PoolCleanup&) = delete;
+    PoolCleanup& operator=(const PoolCleanup&) = delete;
+    ~PoolCleanup() {
+        pool.ended = true;
+        for (FreeList& list : pool.lists) {
+            for (FreeBlock* b = list.head; b != nullptr;) {
                 FreeBlock* next = b->next;
                 ::operator delete(b);
                 b = next;
             }
+            list = FreeList{};
         }
     }
 };
 
-thread_local ThreadPool pool;  // per-thread, not a decision: which block, never what runs
+void arm_cleanup() {
+    thread_local PoolCleanup cleanup;  // per-thread, not a decision
+    static_cast<void>(cleanup);
+    pool.cleanup_armed = true;
+}
+
+/// Blocks a thread may keep free, by class.
+constexpr std::array<std::uint32_t, class_count> caps = [] {
+    std::array<std::uint32_t, class_count> out{};
+    for (std::size_t c = 0; c < class_count; ++c) {
+        out[c] = static_cast<std::uint32_t>(cap_bytes / ((c + 1) * pool_class_bytes));
+    }
+    return out;
+}();
 
 constexpr std::size_t class_of(std::size_t bytes) noexcept {
     return (bytes + pool_class_bytes - 1) / pool_class_bytes - 1;
@@ -76,7 +94,15 @@ void pool_deallocate(void* block, std::size_t bytes) noexcept {
     }
     const std::size_t c = class_of(bytes);
     FreeList& list = pool.lists[c];
-    if (list.count >= list.cap) {
+    if (list.count == 0) {  // The first block kept since the list was last empty.
+        if (pool.ended) {
+            ::operator delete(block);
+            return;
+        }
+        if (!pool.cleanup_armed) {
+            arm_cleanup();
+        }
+    } else if (list.count >= caps[c]) {
         ::operator delete(block);
         return;
     }

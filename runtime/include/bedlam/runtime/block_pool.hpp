@@ -3,7 +3,8 @@
 // destroys these by the million, in bursts of a hundred or more of one size; glibc's per-thread
 // cache holds only 7 blocks of a size, so most of them would fall through to the slow path.
 //
-// Each thread keeps a free list per 16-byte size class up to 1 KiB, capped in bytes, so a thread
+// Each thread keeps a free list per 16-byte size class up to 2 KiB (g++ gives the frames of a
+// server's loop and of a child's start-up wait more than 1 KiB), capped in bytes, so a thread
 // that frees more than it allocates (a worker that ends processes another worker spawned) hands
 // the excess back to malloc. The pool holds no state that decides anything: which address a block
 // gets never reaches a trace or a scheduling choice. Sanitizer builds bypass it so that ASan still
@@ -27,7 +28,7 @@ namespace bedlam::detail {
 #endif
 
 inline constexpr std::size_t pool_class_bytes = 16;
-inline constexpr std::size_t pool_max_bytes = 1024;
+inline constexpr std::size_t pool_max_bytes = 2048;
 
 #if BEDLAM_BLOCK_POOL
 /// A block of at least `bytes`; throws std::bad_alloc like operator new.
