@@ -1,7 +1,10 @@
 #include "bedlam/runtime/block_pool.hpp"
 
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdint>
+#include <mutex>
 
 #if BEDLAM_BLOCK_POOL
 
@@ -68,6 +71,69 @@ constexpr std::size_t class_of(std::size_t bytes) noexcept {
     return (bytes + pool_class_bytes - 1) / pool_class_bytes - 1;
 }
 
+/// Blocks per batch in the depot: a quarter of a thread's cap.
+constexpr std::uint32_t batch_of(std::size_t c) noexcept { return std::max<std::uint32_t>(1, caps[c] / 4); }
+
+/// Where threads leave and pick up whole batches of free blocks: one that frees more than it
+/// allocates (the receiver of a fan-in, a worker that ends processes another spawned) passes its
+/// excess to one that allocates more than it frees, a batch per lock, instead of both going to
+/// malloc for every block. Constant-initialised with a trivial destructor, so it outlives every
+/// thread that uses it. Which blocks a thread gets decides nothing.
+struct Depot {
+    static constexpr std::size_t max_batches = 64;  // Per class; beyond, blocks go to malloc.
+    std::mutex mutex;
+    std::array<FreeBlock*, max_batches> batches;  // Each batch_of(c) blocks, linked; guarded.
+    // Written under the mutex; read without it first, so that a thread allocating while the
+    // depot is empty (a fan-in's senders, before the receiver has freed anything) takes no lock.
+    std::atomic<std::size_t> count;
+};
+constinit std::array<Depot, class_count> depot{};  // process-wide allocator cache, not a decision
+
+/// Moves batch_of(c) blocks from the front of a full list to the depot, or to malloc if the
+/// depot is full.
+void give_batch(std::size_t c, FreeList& list) noexcept {
+    const std::uint32_t n = batch_of(c);
+    FreeBlock* first = list.head;
+    FreeBlock* last = first;
+    for (std::uint32_t i = 1; i < n; ++i) {
+        last = last->next;
+    }
+    list.head = last->next;
+    list.count -= n;
+    last->next = nullptr;
+    {
+        Depot& d = depot[c];
+        const std::lock_guard lock(d.mutex);
+        if (const std::size_t n = d.count.load(std::memory_order_relaxed); n < Depot::max_batches) {
+            d.batches[n] = first;
+            d.count.store(n + 1, std::memory_order_relaxed);
+            return;
+        }
+    }
+    while (first != nullptr) {
+        FreeBlock* next = first->next;
+        ::operator delete(first);
+        first = next;
+    }
+}
+
+/// Fills an empty list with a batch from the depot; false if it has none.
+bool take_batch(std::size_t c, FreeList& list) noexcept {
+    Depot& d = depot[c];
+    if (d.count.load(std::memory_order_relaxed) == 0) {
+        return false;
+    }
+    const std::lock_guard lock(d.mutex);
+    const std::size_t n = d.count.load(std::memory_order_relaxed);
+    if (n == 0) {
+        return false;
+    }
+    d.count.store(n - 1, std::memory_order_relaxed);
+    list.head = d.batches[n - 1];
+    list.count = batch_of(c);
+    return true;
+}
+
 }  // namespace
 
 void* pool_allocate(std::size_t bytes) {
@@ -76,12 +142,18 @@ void* pool_allocate(std::size_t bytes) {
     }
     const std::size_t c = class_of(bytes);
     FreeList& list = pool.lists[c];
-    if (FreeBlock* b = list.head; b != nullptr) {
-        list.head = b->next;
-        --list.count;
-        return b;
+    if (list.head == nullptr) {
+        if (pool.ended || !take_batch(c, list)) {
+            return ::operator new((c + 1) * pool_class_bytes);
+        }
+        if (!pool.cleanup_armed) {
+            arm_cleanup();
+        }
     }
-    return ::operator new((c + 1) * pool_class_bytes);
+    FreeBlock* b = list.head;
+    list.head = b->next;
+    --list.count;
+    return b;
 }
 
 void pool_deallocate(void* block, std::size_t bytes) noexcept {
@@ -102,14 +174,13 @@ void pool_deallocate(void* block, std::size_t bytes) noexcept {
         if (!pool.cleanup_armed) {
             arm_cleanup();
         }
-    } else if (list.count >= caps[c]) {
-        ::operator delete(block);
-        return;
     }
     auto* b = static_cast<FreeBlock*>(block);
     b->next = list.head;
     list.head = b;
-    ++list.count;
+    if (++list.count > caps[c]) {
+        give_batch(c, list);
+    }
 }
 
 }  // namespace bedlam::detail

@@ -4,11 +4,12 @@
 // cache holds only 7 blocks of a size, so most of them would fall through to the slow path.
 //
 // Each thread keeps a free list per 16-byte size class up to 2 KiB (g++ gives the frames of a
-// server's loop and of a child's start-up wait more than 1 KiB), capped in bytes, so a thread
-// that frees more than it allocates (a worker that ends processes another worker spawned) hands
-// the excess back to malloc. The pool holds no state that decides anything: which address a block
-// gets never reaches a trace or a scheduling choice. Sanitizer builds bypass it so that ASan still
-// sees every use after free.
+// server's loop and of a child's start-up wait more than 1 KiB), capped in bytes. A thread that
+// frees more than it allocates (the receiver of a fan-in, a worker that ends processes another
+// spawned) passes whole batches of its excess through a shared depot to threads that allocate
+// more than they free; only when the depot is full do blocks go back to malloc. The pool holds
+// no state that decides anything: which address a block gets never reaches a trace or a
+// scheduling choice. Sanitizer builds bypass it so that ASan still sees every use after free.
 #pragma once
 
 #include <cstddef>
