@@ -78,6 +78,11 @@ struct alignas(64) ThreadScheduler::Worker {
     // the same step since, with work waiting (see stale_interval).
     std::vector<std::uint64_t> watched_steps;
     bool take_stale = false;
+    // Whether to spin before parking: after a spin that found work, or a wake-up by a worker
+    // with work to share. A spin that found nothing is not repeated until then: on a shared
+    // machine it takes a core that another program would use, which then preempts the busy
+    // worker instead.
+    bool spin_next = true;
     std::vector<std::uint32_t> free_slots;
     std::vector<detail::Proc*> exited;  // Not yet tagged.
     struct Batch {
@@ -248,10 +253,16 @@ void ThreadScheduler::worker_loop(Worker& w) {
                 fire_timers(w, now(), false)) {
                 continue;
             }
-            if (!timed_out && spin(w)) {
-                continue;
+            if (!timed_out && w.spin_next) {
+                w.spin_next = spin(w);
+                if (w.spin_next) {
+                    continue;
+                }
             }
             timed_out = park(w);
+            if (!timed_out) {
+                w.spin_next = true;
+            }
             if (timed_out) {
                 w.take_stale = watch_steps(w, true);
                 // Slept while others were busy: one may be stuck in a long step, its timers
