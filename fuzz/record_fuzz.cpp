@@ -25,6 +25,7 @@ bool same(const bedlam::cli::FailureRecord& a, const bedlam::cli::FailureRecord&
 
 }  // namespace
 
+// NOLINTNEXTLINE(readability-identifier-naming): the name libFuzzer calls.
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     namespace cli = bedlam::cli;
     using bedlam::fuzz::finding;

@@ -32,6 +32,7 @@ void check_rejection(const bedlam::scenario::ScenarioError& e, const std::string
 
 }  // namespace
 
+// NOLINTNEXTLINE(readability-identifier-naming): the name libFuzzer calls.
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     namespace sc = bedlam::scenario;
     const std::string_view text(reinterpret_cast<const char*>(data), size);

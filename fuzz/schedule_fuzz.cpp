@@ -61,6 +61,7 @@ constexpr Ticks ms = 1'000'000;
 constexpr bool canary = BEDLAM_FUZZ_CANARY != 0;
 
 /// A supervisor at `depth` (1: the root) with at most `*budget` children below it, all told.
+// NOLINTNEXTLINE(misc-no-recursion): one level per nested supervisor, three at most.
 ModelSupervisor decode_tree(FuzzInput& in, int depth, int* budget) {
     static constexpr Strategy strategies[] = {Strategy::one_for_one, Strategy::one_for_all,
                                               Strategy::rest_for_one};
@@ -262,6 +263,7 @@ void run_chaos_case(FuzzInput& in, std::uint64_t seed) {
     options.choose = Schedule::from(schedule, seed);
     // To look at a finding: BEDLAM_FUZZ_TRACE=FILE writes the run's trace (`bedlam trace FILE`).
     std::ofstream trace;
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): the fuzzer runs on one thread.
     if (const char* path = std::getenv("BEDLAM_FUZZ_TRACE")) {
         trace.open(path);
         options.trace_out = &trace;
@@ -284,6 +286,7 @@ void run_chaos_case(FuzzInput& in, std::uint64_t seed) {
 }  // namespace
 }  // namespace bedlam::fuzz
 
+// NOLINTNEXTLINE(readability-identifier-naming): the name libFuzzer calls.
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     bedlam::fuzz::FuzzInput in(std::span<const std::uint8_t>(data, size));
     const bool model = bedlam::fuzz::canary || in.flag();

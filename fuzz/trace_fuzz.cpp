@@ -15,6 +15,7 @@
 #include "finding.hpp"
 #include "trace_tools.hpp"
 
+// NOLINTNEXTLINE(readability-identifier-naming): the name libFuzzer calls.
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     namespace trace = bedlam::cli::trace;
     using bedlam::fuzz::require;
