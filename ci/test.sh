@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds and runs every test: the determinism lint, then configure, build and ctest for each
-# preset in BEDLAM_PRESETS (default "debug fuzz asan tsan"), then the cross-build determinism
+# preset in BEDLAM_PRESETS (default "debug fuzz tsan"), then the cross-build determinism
 # checks (the demo, and the property suites' seeded cases). The fuzz preset is the clang build:
 # the second compiler's warnings, the normal suite under clang's ASan and UBSan, and each
 # libFuzzer target fuzzed for BEDLAM_FUZZ_SECONDS (default 60) plus the canary (CTest label
@@ -9,7 +9,10 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-presets=${BEDLAM_PRESETS:-debug fuzz asan tsan}
+# The g++ asan preset is left out by default: the fuzz preset runs the same suite under clang's
+# ASan and UBSan, and with both the run would pass CI's 30 minutes on 2 cores. Add it with
+# BEDLAM_PRESETS="debug fuzz asan tsan".
+presets=${BEDLAM_PRESETS:-debug fuzz tsan}
 jobs=${BEDLAM_JOBS:-$(nproc)}
 
 bash ci/install-deps.sh

@@ -104,9 +104,10 @@ void give_batch(std::size_t c, FreeList& list) noexcept {
     {
         Depot& d = depot[c];
         const std::lock_guard lock(d.mutex);
-        if (const std::size_t n = d.count.load(std::memory_order_relaxed); n < Depot::max_batches) {
-            d.batches[n] = first;
-            d.count.store(n + 1, std::memory_order_relaxed);
+        if (const std::size_t held = d.count.load(std::memory_order_relaxed);
+            held < Depot::max_batches) {
+            d.batches[held] = first;
+            d.count.store(held + 1, std::memory_order_relaxed);
             return;
         }
     }

@@ -943,6 +943,13 @@ void ThreadScheduler::timer_loop() {
     }
 }
 
+// The timer thread sleeps without a limit while it has no timers and no interposer; once one is
+// installed it must start polling for its timed actions.
+void ThreadScheduler::interposer_changed() noexcept {
+    const std::lock_guard lock(timer_mutex_);
+    timer_cv_.notify_all();
+}
+
 TimerRef ThreadScheduler::start_timer(Ticks delay, Pid target, detail::Envelope* e, bool as_send) {
     BEDLAM_ASSERT(delay >= 0);
     const Ticks deadline = now() + delay;

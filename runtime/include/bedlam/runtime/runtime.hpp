@@ -79,6 +79,7 @@ public:
     /// Installs `interposer` (not owned; nullptr removes it) before processes run.
     void set_interposer(Interposer* interposer) noexcept {
         interposer_.store(interposer, std::memory_order_release);
+        interposer_changed();
     }
 
     // -- The supervision tree and process kinds -------------------------------------------------
@@ -184,6 +185,9 @@ protected:
     virtual void unpin(detail::Proc* /*proc*/) noexcept {}
     /// trace() on a multi-threaded runtime: events come from every worker at once.
     virtual void record_shared(const TraceEvent& /*event*/) {}
+    /// After set_interposer: a scheduler that runs the interposer's timed actions on a thread of
+    /// its own wakes that thread to look.
+    virtual void interposer_changed() noexcept {}
     /// A new pid's id on a multi-threaded runtime (the simulator numbers pids in spawn order).
     virtual std::uint64_t new_pid_id() { return next(next_pid_); }
     /// Adds a new process to the table (the table holds the initial reference).

@@ -88,6 +88,7 @@ protected:
     void insert(detail::Proc* proc) override;
     void schedule(detail::Proc* proc) override;
     void record_shared(const TraceEvent& event) override;
+    void interposer_changed() noexcept override;
 
 private:
     struct Worker;
