@@ -33,7 +33,7 @@ struct ThreadPool {
     bool ended;  // The thread is ending: blocks go straight back to malloc.
 };
 
-constinit thread_local ThreadPool pool{};  // per-thread, not a decision: which block, never what runs
+constinit thread_local ThreadPool pool{};  // per-thread, not a decision: which block it gets
 
 struct PoolCleanup {
     PoolCleanup() = default;
@@ -72,7 +72,9 @@ constexpr std::size_t class_of(std::size_t bytes) noexcept {
 }
 
 /// Blocks per batch in the depot: a quarter of a thread's cap.
-constexpr std::uint32_t batch_of(std::size_t c) noexcept { return std::max<std::uint32_t>(1, caps[c] / 4); }
+constexpr std::uint32_t batch_of(std::size_t c) noexcept {
+    return std::max<std::uint32_t>(1, caps[c] / 4);
+}
 
 /// Where threads leave and pick up whole batches of free blocks: one that frees more than it
 /// allocates (the receiver of a fan-in, a worker that ends processes another spawned) passes its

@@ -96,8 +96,8 @@ struct alignas(64) ThreadScheduler::Worker {
     // cancel one (its process moved) or fire it (the owner is stuck in a long step), so they
     // sit behind a mutex that is rarely contended.
     alignas(64) std::mutex timer_mutex;
-    detail::TimerQueue timers;          // Guarded by timer_mutex.
-    std::uint64_t timer_numbers = 0;    // Guarded.
+    detail::TimerQueue timers;            // Guarded by timer_mutex.
+    std::uint64_t timer_numbers = 0;      // Guarded.
     std::atomic<Ticks> due{no_deadline};  // The first deadline; written under timer_mutex.
     std::atomic<std::size_t> pending{0};  // timers.size(); written under timer_mutex.
 
@@ -140,8 +140,9 @@ ThreadScheduler::ThreadScheduler(ThreadConfig config)
       segments_(new std::atomic<Slot*>[max_segments]()) {
     unsigned n = config.workers;
     if (n >= outside_queue) {
-        throw std::invalid_argument("ThreadScheduler: at most " + std::to_string(outside_queue - 1) +
-                                    " workers, not " + std::to_string(n));
+        throw std::invalid_argument("ThreadScheduler: at most " +
+                                    std::to_string(outside_queue - 1) + " workers, not " +
+                                    std::to_string(n));
     }
     if (n == 0) {
         n = std::clamp(std::thread::hardware_concurrency(), 1U,
@@ -326,9 +327,9 @@ void ThreadScheduler::run(Worker& w, detail::Proc* proc) {
 // may take one).
 bool ThreadScheduler::spin(Worker& w) {
     note_quiescent(w);
-    auto now = std::chrono::steady_clock::now();
-    const auto until = now + spin_interval;
-    auto watched_since = now;
+    Ticks t = now();  // One clock for the spin's limits and the timers' deadlines.
+    const Ticks until = t + std::chrono::nanoseconds(spin_interval).count();
+    Ticks watched_since = t;
     watch_steps(w, false);
     do {
         for (int i = 0; i < 64; ++i) {
@@ -337,18 +338,18 @@ bool ThreadScheduler::spin(Worker& w) {
             }
             pause();
         }
-        now = std::chrono::steady_clock::now();
-        if (w.due.load(std::memory_order_relaxed) <= this->now()) {
+        t = now();
+        if (w.due.load(std::memory_order_relaxed) <= t) {
             return true;
         }
-        if (now - watched_since >= stale_interval) {
+        if (t - watched_since >= std::chrono::nanoseconds(stale_interval).count()) {
             if (watch_steps(w, true)) {
                 w.take_stale = true;
                 return true;
             }
-            watched_since = now;
+            watched_since = t;
         }
-    } while (now < until && !stop_.load(std::memory_order_relaxed));
+    } while (t < until && !stop_.load(std::memory_order_relaxed));
     return false;
 }
 
@@ -373,9 +374,10 @@ bool ThreadScheduler::watch_steps(Worker& w, bool compare) {
 }
 
 // Returns true if the worker slept until its time limit, not woken (it may then take what stayed
-// queued or in a next slot the whole time, see stale_interval). Lost wake-ups: a worker queues stealable work, then fences and reads parked_; this one
-// increments parked_ under park_mutex_, then looks at every queue. Either the pusher sees this
-// worker parked and wakes it, or this worker sees the work.
+// queued or in a next slot the whole time, see stale_interval). Lost wake-ups: a worker queues
+// stealable work, then fences and reads parked_; this one increments parked_ under park_mutex_,
+// then looks at every queue. Either the pusher sees this worker parked and wakes it, or this
+// worker sees the work.
 bool ThreadScheduler::park(Worker& w) {
     if (!w.retired.empty() || !w.exited.empty()) {
         reclaim(w);
@@ -411,9 +413,11 @@ bool ThreadScheduler::park(Worker& w) {
         w.timed = others_busy;
         w.retime = false;
         if (others_busy || due != no_deadline) {
-            const auto limit = std::chrono::nanoseconds(due - t);
-            w.cv.wait_for(lock, others_busy ? std::min<std::chrono::nanoseconds>(limit, park_interval) : limit,
-                          awake);
+            std::chrono::nanoseconds limit(due - t);
+            if (others_busy) {
+                limit = std::min<std::chrono::nanoseconds>(limit, park_interval);
+            }
+            w.cv.wait_for(lock, limit, awake);
         } else {
             w.cv.wait(lock, awake);
         }
