@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -334,6 +335,81 @@ Process sleep_then_wait(Self self) {
     static_cast<void>(co_await self.receive<Word>());
 }
 Process wait_briefly(Self self) { static_cast<void>(co_await self.receive_for<Word>(5ms)); }
+
+/// Sends `quiet` link-table signals (monitor, demonitor, link, unlink in turn) to `target`, then
+/// kills it if `kill`, and reports the DOWN of a monitor it kept, if any.
+Process table_signals(Self self, Pid target, int quiet, bool keep_monitor, bool kill,
+                      std::vector<std::string>* seen) {
+    std::optional<MonitorRef> kept;
+    for (int i = 0; i < quiet; ++i) {
+        switch (i % 4) {
+            case 0:
+                kept = self.monitor(target);
+                break;
+            case 1:
+                self.demonitor(*kept);
+                kept.reset();
+                break;
+            case 2:
+                self.link(target);
+                break;
+            default:
+                self.unlink(target);
+                break;
+        }
+    }
+    if (keep_monitor && !kept) {
+        kept = self.monitor(target);
+    }
+    if (kill) {
+        self.exit(target, ExitReason::kill());
+    }
+    if (!kill) {  // Stays, so that its exit sends the sleeper nothing.
+        static_cast<void>(co_await self.receive<Word>());
+    }
+    if (kept) {
+        const DownMsg down = co_await self.receive<DownMsg>();
+        seen->push_back(down.ref == *kept ? down.reason.to_string() : "another reference");
+        const std::optional<DownMsg> extra = co_await self.receive_for<DownMsg>(1ms);
+        if (extra) {
+            seen->push_back("a second DOWN");
+        }
+    }
+}
+
+TEST(Simulator, QuietSignalsLeaveASleepingProcessAsleep) {
+    // Link, unlink, monitor and demonitor only change the receiver's tables: a process asleep in
+    // receive is not woken to apply up to three of them, and the fourth wakes it (so a process
+    // monitored over and over while it sleeps applies them now and then).
+    for (const int quiet : {1, 3, 4}) {
+        Simulator sim(SimConfig{.seed = 3});
+        const Pid sleeper = sim.spawn(wait_word);
+        sim.run();
+        const std::uint64_t before = sim.steps();
+        std::vector<std::string> seen;
+        const Pid sender = sim.spawn(table_signals, sleeper, quiet, false, false, &seen);
+        sim.run();
+        const std::uint64_t woken = quiet > 3 ? 1 : 0;
+        EXPECT_EQ(sim.steps() - before, 1 + woken) << quiet << " quiet signals";
+        EXPECT_EQ(sim.live_processes(), (std::vector<Pid>{sleeper, sender}));
+    }
+}
+
+TEST(Simulator, QuietSignalsHeldBySleepingProcessApplyBeforeItExits) {
+    // A monitor or demonitor still waiting in a sleeping process's inbox when it is killed is
+    // applied first: a kept monitor gets its DOWN, a dropped one gets none (§2.2, §2.3).
+    for (const int quiet : {1, 2}) {  // A monitor kept; a monitor dropped, then another kept.
+        Simulator sim(SimConfig{.seed = 4});
+        const Pid sleeper = sim.spawn(wait_word);
+        sim.run();
+        std::vector<std::string> seen;
+        sim.spawn(table_signals, sleeper, quiet, true, true, &seen);
+        const RunResult r = sim.run();
+        EXPECT_FALSE(r.deadlock()) << quiet;
+        EXPECT_EQ(seen, std::vector<std::string>{"killed"}) << quiet;
+        EXPECT_TRUE(sim.live_processes().empty()) << quiet;
+    }
+}
 
 TEST(Simulator, DeadlockReportListsExactlyTheStuckProcesses) {
     // When the run goes idle, the processes left waiting forever are reported, in pid order.

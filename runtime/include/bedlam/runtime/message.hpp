@@ -258,6 +258,14 @@ T& payload(Envelope* e) noexcept {
 /// takes. The head is a tagged pointer: a list of pending envelopes (newest first), `empty`,
 /// `blocked` (empty, and the owner sleeps: the pusher that ends this state must schedule the
 /// owner) or `closed` (the owner has exited: pushes fail).
+///
+/// Quiet signals (link, unlink, monitor, demonitor) only update the owner's tables, which nothing
+/// reads before the owner next runs or exits, and both drain the inbox first. So a quiet signal
+/// reaching a sleeping owner leaves it asleep, with the list tagged `blocked` and a count of the
+/// quiet signals it holds; the next signal that is not quiet, or the max_quiet + 1st quiet one,
+/// wakes it. A supervisor's demonitor after each child's start ack no longer makes every child
+/// run a step for nothing, and a process monitored over and over while it sleeps still wakes
+/// now and then to apply them.
 class Inbox {
 public:
     enum class Push : std::uint8_t { ok, woke, closed };
@@ -266,39 +274,50 @@ public:
     Inbox(const Inbox&) = delete;
     Inbox& operator=(const Inbox&) = delete;
 
+    static bool quiet(const Envelope* e) noexcept {
+        return e->kind == SignalKind::link || e->kind == SignalKind::unlink ||
+               e->kind == SignalKind::monitor || e->kind == SignalKind::demonitor;
+    }
+
     Push push(Envelope* e) noexcept {
-        Envelope* old = head_.load(std::memory_order_relaxed);
+        const bool is_quiet = quiet(e);
+        std::uintptr_t old = bits(head_.load(std::memory_order_relaxed));
         for (;;) {
-            if (old == closed_tag()) {
+            if (old == closed_bits) {
                 return Push::closed;
             }
-            e->next = old == blocked_tag() ? nullptr : old;
-            if (head_.compare_exchange_weak(old, e, std::memory_order_release,
+            e->next = list_of(old);
+            const std::uintptr_t next = after_push(old, e, is_quiet);
+            Envelope* expected = from_bits(old);
+            if (head_.compare_exchange_weak(expected, from_bits(next), std::memory_order_release,
                                             std::memory_order_relaxed)) {
-                return old == blocked_tag() ? Push::woke : Push::ok;
+                return woke_by(old, next);
             }
+            old = bits(expected);
         }
     }
 
     /// Takes every pending envelope, oldest first. Owner only, while running.
     Envelope* take_all() noexcept {
         Envelope* e = head_.exchange(nullptr, std::memory_order_acquire);
-        BEDLAM_ASSERT(e != blocked_tag() && e != closed_tag());
+        BEDLAM_ASSERT((bits(e) & tag_mask) == 0);
         return reverse(e);
     }
 
     /// Marks the inbox blocked if it is empty. Returns false if something is pending.
     bool try_block() noexcept {
         Envelope* expected = nullptr;
-        return head_.compare_exchange_strong(expected, blocked_tag(), std::memory_order_acq_rel,
+        return head_.compare_exchange_strong(expected, from_bits(blocked_bit),
+                                             std::memory_order_acq_rel,
                                              std::memory_order_acquire);
     }
 
     /// Closes the inbox and returns what was pending, oldest first.
     Envelope* close() noexcept {
-        Envelope* e = head_.exchange(closed_tag(), std::memory_order_seq_cst);
-        BEDLAM_ASSERT(e != closed_tag());
-        return e == blocked_tag() ? nullptr : reverse(e);
+        const std::uintptr_t old =
+            bits(head_.exchange(from_bits(closed_bits), std::memory_order_seq_cst));
+        BEDLAM_ASSERT(old != closed_bits);
+        return reverse(list_of(old));
     }
 
     // -- Single-threaded variants (the simulator) ---------------------------------------------------
@@ -306,23 +325,25 @@ public:
     // pointing at the newest envelope (whose next is the oldest), so taking needs no reversal.
 
     Push push_local(Envelope* e) noexcept {
-        Envelope* newest = head_.load(std::memory_order_relaxed);
-        if (newest == closed_tag()) {
+        const std::uintptr_t old = bits(head_.load(std::memory_order_relaxed));
+        if (old == closed_bits) {
             return Push::closed;
         }
-        if (newest == nullptr || newest == blocked_tag()) {
+        Envelope* newest = list_of(old);
+        if (newest == nullptr) {
             e->next = e;
         } else {
             e->next = newest->next;
             newest->next = e;
         }
-        head_.store(e, std::memory_order_relaxed);
-        return newest == blocked_tag() ? Push::woke : Push::ok;
+        const std::uintptr_t next = after_push(old, e, quiet(e));
+        head_.store(from_bits(next), std::memory_order_relaxed);
+        return woke_by(old, next);
     }
 
     Envelope* take_all_local() noexcept {
         Envelope* newest = head_.load(std::memory_order_relaxed);
-        BEDLAM_ASSERT(newest != blocked_tag() && newest != closed_tag());
+        BEDLAM_ASSERT((bits(newest) & tag_mask) == 0);
         head_.store(nullptr, std::memory_order_relaxed);
         return unroll(newest);
     }
@@ -331,28 +352,52 @@ public:
         if (head_.load(std::memory_order_relaxed) != nullptr) {
             return false;
         }
-        head_.store(blocked_tag(), std::memory_order_relaxed);
+        head_.store(from_bits(blocked_bit), std::memory_order_relaxed);
         return true;
     }
 
     Envelope* close_local() noexcept {
-        Envelope* newest = head_.load(std::memory_order_relaxed);
-        BEDLAM_ASSERT(newest != closed_tag());
-        head_.store(closed_tag(), std::memory_order_relaxed);
-        return newest == blocked_tag() ? nullptr : unroll(newest);
+        const std::uintptr_t old = bits(head_.load(std::memory_order_relaxed));
+        BEDLAM_ASSERT(old != closed_bits);
+        head_.store(from_bits(closed_bits), std::memory_order_relaxed);
+        return unroll(list_of(old));
     }
 
     [[nodiscard]] bool closed() const noexcept {
-        return head_.load(std::memory_order_seq_cst) == closed_tag();
+        return bits(head_.load(std::memory_order_seq_cst)) == closed_bits;
     }
+    /// Nothing to take. A sleeping owner's quiet signals do not count: it is not running.
     [[nodiscard]] bool empty() const noexcept {
-        Envelope* e = head_.load(std::memory_order_acquire);
-        return e == nullptr || e == blocked_tag() || e == closed_tag();
+        const std::uintptr_t b = bits(head_.load(std::memory_order_acquire));
+        return b == 0 || (b & blocked_bit) != 0 || b == closed_bits;
     }
 
 private:
-    static Envelope* blocked_tag() noexcept { return reinterpret_cast<Envelope*>(std::uintptr_t{1}); }
-    static Envelope* closed_tag() noexcept { return reinterpret_cast<Envelope*>(std::uintptr_t{2}); }
+    // Envelopes are at least 8-byte aligned, which leaves three low bits of the head: bit 0 is
+    // `blocked`, bits 1-2 count the quiet signals held while blocked. `closed` is a null list
+    // with bit 1 set, which a count never is (it counts envelopes in the list).
+    static constexpr std::uintptr_t blocked_bit = 1;
+    static constexpr std::uintptr_t closed_bits = 2;
+    static constexpr std::uintptr_t count_unit = 2;
+    static constexpr std::uintptr_t tag_mask = 7;
+    static constexpr std::uintptr_t max_quiet = 3;
+    static_assert(alignof(Envelope) > tag_mask);
+
+    static std::uintptr_t bits(Envelope* e) noexcept { return reinterpret_cast<std::uintptr_t>(e); }
+    static Envelope* from_bits(std::uintptr_t b) noexcept { return reinterpret_cast<Envelope*>(b); }
+    static Envelope* list_of(std::uintptr_t b) noexcept { return from_bits(b & ~tag_mask); }
+
+    // The head after pushing `e` (already linked in) onto a head of `old`.
+    static std::uintptr_t after_push(std::uintptr_t old, Envelope* e, bool is_quiet) noexcept {
+        const std::uintptr_t count = (old & ~blocked_bit & tag_mask) / count_unit;
+        if ((old & blocked_bit) != 0 && is_quiet && count < max_quiet) {
+            return bits(e) | blocked_bit | ((count + 1) * count_unit);
+        }
+        return bits(e);
+    }
+    static Push woke_by(std::uintptr_t old, std::uintptr_t next) noexcept {
+        return (old & blocked_bit) != 0 && (next & blocked_bit) == 0 ? Push::woke : Push::ok;
+    }
 
     // Opens a circular list at its newest element: returns the oldest, the list now ending in
     // nullptr.
