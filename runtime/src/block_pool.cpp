@@ -41,6 +41,7 @@ struct PoolCleanup {
     PoolCleanup& operator=(const PoolCleanup&) = delete;
     ~PoolCleanup() {
         pool.ended = true;
+        pool.cleanup_armed = false;  // Frees take the slow path, which sees `ended`.
         for (FreeList& list : pool.lists) {
             for (FreeBlock* b = list.head; b != nullptr;) {
                 FreeBlock* next = b->next;
@@ -137,21 +138,20 @@ bool take_batch(std::size_t c, FreeList& list) noexcept {
     return true;
 }
 
-}  // namespace
+// The slow paths, out of line, so that the common case (a block on the thread's list, or room
+// for one) is a leaf function that saves no registers.
 
-void* pool_allocate(std::size_t bytes) {
+[[gnu::noinline]] void* allocate_slow(std::size_t bytes) {
     if (bytes == 0 || bytes > pool_max_bytes) {
         return ::operator new(bytes);
     }
     const std::size_t c = class_of(bytes);
     FreeList& list = pool.lists[c];
-    if (list.head == nullptr) {
-        if (pool.ended || !take_batch(c, list)) {
-            return ::operator new((c + 1) * pool_class_bytes);
-        }
-        if (!pool.cleanup_armed) {
-            arm_cleanup();
-        }
+    if (pool.ended || !take_batch(c, list)) {
+        return ::operator new((c + 1) * pool_class_bytes);
+    }
+    if (!pool.cleanup_armed) {
+        arm_cleanup();
     }
     FreeBlock* b = list.head;
     list.head = b->next;
@@ -159,10 +159,7 @@ void* pool_allocate(std::size_t bytes) {
     return b;
 }
 
-void pool_deallocate(void* block, std::size_t bytes) noexcept {
-    if (block == nullptr) {
-        return;
-    }
+[[gnu::noinline]] void deallocate_slow(void* block, std::size_t bytes) noexcept {
     if (bytes == 0 || bytes > pool_max_bytes) {
         ::operator delete(block);
         return;
@@ -184,6 +181,40 @@ void pool_deallocate(void* block, std::size_t bytes) noexcept {
     if (++list.count > caps[c]) {
         give_batch(c, list);
     }
+}
+
+}  // namespace
+
+void* pool_allocate(std::size_t bytes) {
+    if (bytes - 1 < pool_max_bytes) {  // 1..pool_max_bytes; 0 wraps around.
+        FreeList& list = pool.lists[class_of(bytes)];
+        if (FreeBlock* b = list.head; b != nullptr) {
+            list.head = b->next;
+            --list.count;
+            return b;
+        }
+    }
+    return allocate_slow(bytes);
+}
+
+void pool_deallocate(void* block, std::size_t bytes) noexcept {
+    if (block == nullptr) {
+        return;
+    }
+    if (bytes - 1 < pool_max_bytes) {
+        const std::size_t c = class_of(bytes);
+        FreeList& list = pool.lists[c];
+        // Before the thread's clean-up is armed (or once it has run), and at the cap, where a
+        // batch spills: the slow path.
+        if (list.count < caps[c] && pool.cleanup_armed) {
+            auto* b = static_cast<FreeBlock*>(block);
+            b->next = list.head;
+            list.head = b;
+            ++list.count;
+            return;
+        }
+    }
+    deallocate_slow(block, bytes);
 }
 
 }  // namespace bedlam::detail

@@ -233,7 +233,7 @@ std::string ExitReason::to_string() const {
         case Kind::shutdown:
             return "shutdown";
         case Kind::shutdown_term:
-            return "{shutdown," + term_ + "}";
+            return "{shutdown," + term() + "}";
         case Kind::killed:
             return "killed";
         case Kind::kill:
@@ -241,13 +241,18 @@ std::string ExitReason::to_string() const {
         case Kind::noproc:
             return "noproc";
         case Kind::error:
-            return term_;
+            return term();
     }
     return "?";
 }
 
+const std::string& ExitReason::empty_term() noexcept {
+    static const std::string empty;
+    return empty;
+}
+
 std::uint64_t ExitReason::digest() const noexcept {
-    return mix64(fnv1a(term_) ^ static_cast<std::uint64_t>(kind_));
+    return mix64(fnv1a(term()) ^ static_cast<std::uint64_t>(kind_));
 }
 
 std::ostream& operator<<(std::ostream& os, const ExitReason& reason) {

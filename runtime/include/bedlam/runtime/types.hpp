@@ -6,6 +6,7 @@
 #include <compare>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -77,7 +78,9 @@ public:
 
     [[nodiscard]] Kind kind() const noexcept { return kind_; }
     /// The term of `{shutdown, Term}` or of an error; empty otherwise.
-    [[nodiscard]] const std::string& term() const noexcept { return term_; }
+    [[nodiscard]] const std::string& term() const noexcept {
+        return term_ ? *term_ : empty_term();
+    }
 
     /// Exactly `normal` (§1.2).
     [[nodiscard]] bool is_normal() const noexcept { return kind_ == Kind::normal; }
@@ -92,13 +95,20 @@ public:
     /// A stable 64-bit digest, used by the trace hash.
     [[nodiscard]] std::uint64_t digest() const noexcept;
 
-    friend bool operator==(const ExitReason&, const ExitReason&) = default;
+    friend bool operator==(const ExitReason& a, const ExitReason& b) noexcept {
+        return a.kind_ == b.kind_ && a.term() == b.term();
+    }
 
 private:
-    ExitReason(Kind kind, std::string term) : kind_(kind), term_(std::move(term)) {}
+    ExitReason(Kind kind, std::string term)
+        : kind_(kind),
+          term_(term.empty() ? nullptr : std::make_shared<const std::string>(std::move(term))) {}
+    static const std::string& empty_term() noexcept;
 
     Kind kind_ = Kind::normal;
-    std::string term_;
+    // Shared and immutable, null when empty: a reason is copied and moved at every exit signal,
+    // DOWN and start result, and the common ones (normal, shutdown, killed) have no term.
+    std::shared_ptr<const std::string> term_;
 };
 
 std::ostream& operator<<(std::ostream& os, const ExitReason& reason);
