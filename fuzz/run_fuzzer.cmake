@@ -1,6 +1,6 @@
 # Runs one libFuzzer binary for fuzz.<target>.run (fuzz/CMakeLists.txt):
-#   cmake -DFUZZER=bin -DWORK=dir [-DSEEDS="dir|dir"] [-DDICT=file] -DSECONDS=n
-#         [-DRUNS=n -DEXPECT=regex] -P run_fuzzer.cmake
+#   cmake -DFUZZER=bin -DWORK=dir [-DSEEDS="dir|dir"] [-DDICT=file] [-DFLAGS="flag|flag"]
+#         -DSECONDS=n [-DRUNS=n -DEXPECT=regex] -P run_fuzzer.cmake
 # The environment variable BEDLAM_FUZZ_SECONDS overrides SECONDS.
 # It fuzzes from seed 1 into WORK/corpus (new inputs land there; the seed folders are only read)
 # and writes any crashing input to WORK/. Without RUNS it runs for SECONDS and fails on any
@@ -23,6 +23,10 @@ list(APPEND args -seed=1 -timeout=30 -rss_limit_mb=2048 -print_final_stats=1
   -artifact_prefix=${WORK}/)
 if(DICT)
   list(APPEND args -dict=${DICT})
+endif()
+if(FLAGS)
+  string(REPLACE "|" ";" flag_list "${FLAGS}")
+  list(APPEND args ${flag_list})
 endif()
 if(RUNS)
   list(APPEND args -runs=${RUNS})

@@ -2,13 +2,22 @@
 // operations against it, and, with the bytes left over, which runnable process the simulator
 // runs at each of its choices (SimConfig::choose; past the last byte, a PRNG seeded from the
 // input decides). Coverage guidance then steers towards interleavings and fault timings that
-// random seeds rarely reach. The first byte picks one of two cases:
+// random seeds rarely reach. The first byte picks one of three cases:
 //
-//  - model: the operations are exits sent to workers from outside the tree (kill; a crash, as
-//    an error; exit with normal, shutdown or {shutdown,chaos}) with the virtual time that
-//    passes between them, then the root's stop. The supervisor's log of starts and stops must
-//    equal the pure OTP model's (properties/supervisor_model.hpp) line for line, as in the
-//    property suites' SupervisorProperty.
+//  - model (the tree case): the operations are exits sent to workers from outside the tree
+//    (kill; a crash, as an error; exit with normal, shutdown or {shutdown,chaos}) with the
+//    virtual time that passes between them, then the root's stop. The supervisor's log of
+//    starts and stops must equal the pure OTP model's (properties/supervisor_model.hpp) line for
+//    line, as in the property suites' SupervisorProperty.
+//  - model (the API case): a flat supervisor (every strategy, intensity and period, up to three
+//    children at init) and operations on it: start_child, terminate_child by id and by pid,
+//    restart_child, delete_child, a kill from outside, a child exiting by itself (normal,
+//    shutdown, {shutdown,chaos}, an error), a gen_server call to any child that ever ran (a live
+//    one replies; a dead one's pid exits the caller with noproc; a call may make the child exit
+//    instead of replying, which exits the caller with that reason) and the passing of time.
+//    After each, the API's return value, the call's outcome, the children's log, whether the
+//    supervisor lives, the clock, the live processes, which_children and count_children must be
+//    what the pure model of the stateful suites (SupModel, properties/supervisor_api.hpp) says.
 //  - chaos: the operations are a fault plan aimed at the tree (scheduled kills, crashes and exit
 //    signals at chosen processes; kills, crashes, exits, delays, duplicates, reorders, slowness,
 //    hangs, floods, transient crashes and timer skew within a window) while clients call the
@@ -17,14 +26,15 @@
 //    outlives the run), the run must end, and the tree must heal after the faults stop unless
 //    the root gave up, as in ChaosProperty.SupervisionInvariantsHoldUnderSwarmFaults.
 //
-// A model case must also replay to the same trace hash from the same input (a chaos case runs
+// A tree case must also replay to the same trace hash from the same input (a chaos case runs
 // for seconds of virtual time, so it is not run twice: ChaosProperty and
-// ci/property-determinism.sh check that its runs replay). The runtime's own assertions run on
-// every step (the fuzz preset turns on BEDLAM_ASSERT_SLOW's checks).
+// ci/property-determinism.sh check that its runs replay; nor is an API case, whose harness the
+// stateful suites run). The runtime's own assertions run on every step (the fuzz preset turns on
+// BEDLAM_ASSERT_SLOW's checks).
 //
-// Built with BEDLAM_FUZZ_CANARY=1 (schedule_canary_fuzz) it runs only model cases against a
-// supervisor with a planted bug, SupFlags::Mutation::intensity_off_by_one (it gives up one
-// restart late): CI requires libFuzzer to find it within a fixed number of runs from a fixed
+// Built with BEDLAM_FUZZ_CANARY=1 (schedule_canary_fuzz) it runs only model cases (tree and API)
+// against a supervisor with a planted bug, SupFlags::Mutation::intensity_off_by_one (it gives up
+// one restart late): CI requires libFuzzer to find it within a fixed number of runs from a fixed
 // seed, so a fuzz set-up that has gone blind cannot pass unnoticed.
 #include <algorithm>
 #include <cstddef>
@@ -33,11 +43,13 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "bedlam/chaos/plan.hpp"
+#include "bedlam/properties/supervisor_api.hpp"
 #include "bedlam/properties/supervisor_model.hpp"
 #include "bedlam/properties/supervisor_run.hpp"
 #include "bedlam/properties/tree_run.hpp"
@@ -88,8 +100,10 @@ ModelSupervisor decode_tree(FuzzInput& in, int depth, int* budget) {
     return sup;
 }
 
-ExitReason decode_reason(FuzzInput& in) {
-    switch (in.in_range(0, 4)) {
+/// The exit reasons the fuzzer uses: 0 kill, 1 a crash (an error), 2 normal, 3 shutdown,
+/// 4 {shutdown,chaos}.
+ExitReason reason_of(std::uint64_t index) {
+    switch (index) {
         case 0:
             return ExitReason::kill();
         case 1:
@@ -102,6 +116,8 @@ ExitReason decode_reason(FuzzInput& in) {
             return ExitReason::shutdown("chaos");
     }
 }
+
+ExitReason decode_reason(FuzzInput& in) { return reason_of(in.in_range(0, 4)); }
 
 /// The simulator's scheduling choices: one byte each, then a PRNG seeded from the input.
 class Schedule {
@@ -168,6 +184,218 @@ void run_model_case(FuzzInput& in, std::uint64_t seed) {
         tree, exits, end, seed, mutation, Schedule::from(schedule, seed));
     require(again.hash == run.hash, "the same choices replayed to another hash (" +
                                         hash_text(again.hash) + ")\n" + report);
+}
+
+// -- The API case ---------------------------------------------------------------------------------
+
+namespace api = properties::stateful;
+
+/// A child spec as the stateful suites draw them: an id from SupModel's pool (so that ids
+/// collide), every restart type, shutdown kind and type, and a stubborn child (one that ignores
+/// `shutdown` until its time-out's kill) now and then.
+api::ChildDesc decode_child(FuzzInput& in) {
+    static constexpr Restart restarts[] = {Restart::permanent, Restart::transient,
+                                           Restart::temporary};
+    static constexpr Shutdown::Kind shutdowns[] = {
+        Shutdown::Kind::brutal_kill, Shutdown::Kind::infinite, Shutdown::Kind::timeout,
+        Shutdown::Kind::timeout};
+    api::ChildDesc d;
+    const std::vector<std::string>& ids = api::SupModel::id_pool();
+    d.id = ids[in.in_range(0, ids.size() - 1)];
+    d.restart = in.pick(restarts);
+    d.shutdown = in.pick(shutdowns);
+    d.timeout = static_cast<Ticks>(in.in_range(1, 3000)) * ms;
+    d.type = in.flag() ? ChildType::supervisor : ChildType::worker;
+    d.behaviour = d.shutdown == Shutdown::Kind::timeout && in.in_range(0, 2) == 0
+                      ? api::Behaviour::stubborn
+                      : api::Behaviour::prompt;
+    return d;
+}
+
+/// The reasons a child is made to exit with by itself (a Die message or call): all but kill.
+ExitReason decode_die(FuzzInput& in) { return reason_of(in.in_range(1, 4)); }
+
+/// One operation of the API case, decoded before the run (the schedule's bytes come after the
+/// operations); which child it aims at is resolved against the model when it runs.
+struct ApiOp {
+    enum class Kind : std::uint8_t {
+        start_child,
+        terminate_child,
+        terminate_pid,
+        restart_child,
+        delete_child,
+        kill,
+        crash,
+        call,
+        advance,
+    };
+    Kind kind = Kind::advance;
+    api::ChildDesc child{};   // start_child
+    std::string id{};         // terminate_child, restart_child, delete_child
+    api::DriverCmd::Op call = api::DriverCmd::Op::query;  // Which of those three
+    std::uint64_t which = 0;  // Which running child (kill, crash, terminate_pid) or instance (call)
+    std::optional<ExitReason> die{};  // crash; call: the child exits instead of replying
+    Ticks by = 0;                     // advance
+};
+
+ApiOp decode_op(FuzzInput& in) {
+    static constexpr ApiOp::Kind kinds[] = {
+        ApiOp::Kind::start_child,   ApiOp::Kind::start_child,   ApiOp::Kind::terminate_child,
+        ApiOp::Kind::terminate_pid, ApiOp::Kind::restart_child, ApiOp::Kind::delete_child,
+        ApiOp::Kind::kill,          ApiOp::Kind::crash,         ApiOp::Kind::crash,
+        ApiOp::Kind::call,          ApiOp::Kind::call,          ApiOp::Kind::advance};
+    ApiOp op;
+    op.kind = in.pick(kinds);
+    const std::vector<std::string>& ids = api::SupModel::id_pool();
+    switch (op.kind) {
+        case ApiOp::Kind::start_child:
+            op.child = decode_child(in);
+            break;
+        case ApiOp::Kind::terminate_child:
+        case ApiOp::Kind::restart_child:
+        case ApiOp::Kind::delete_child:
+            op.id = ids[in.in_range(0, ids.size() - 1)];
+            op.call = op.kind == ApiOp::Kind::terminate_child ? api::DriverCmd::Op::terminate_child
+                      : op.kind == ApiOp::Kind::restart_child ? api::DriverCmd::Op::restart_child
+                                                              : api::DriverCmd::Op::delete_child;
+            break;
+        case ApiOp::Kind::terminate_pid:
+        case ApiOp::Kind::kill:
+            op.which = in.byte();
+            break;
+        case ApiOp::Kind::crash:
+            op.which = in.byte();
+            op.die = decode_die(in);
+            break;
+        case ApiOp::Kind::call:
+            op.which = in.byte();
+            if (in.in_range(0, 3) == 0) {
+                op.die = decode_die(in);
+            }
+            break;
+        case ApiOp::Kind::advance:
+            op.by = static_cast<Ticks>(in.in_range(1, 7000)) * ms;
+            break;
+    }
+    return op;
+}
+
+/// Runs `op` on the model and the system; returns what it did ("" if it does not apply now: no
+/// running child to aim at, or an API call to a supervisor that has given up) and the
+/// difference check() found, if any.
+std::pair<std::string, std::string> run_op(const ApiOp& op, api::SupModel& model, api::Sut& sut) {
+    api::Effect effect;
+    std::optional<SupReply> got;
+    std::string shown;
+    const std::vector<int> running = model.running_instances();
+    const bool api_call = op.kind != ApiOp::Kind::call && op.kind != ApiOp::Kind::advance;
+    if (api_call && !model.alive) {
+        return {"", ""};  // §3.9: the supervisor is gone; its API is not called.
+    }
+    const bool aimed = op.kind == ApiOp::Kind::terminate_pid || op.kind == ApiOp::Kind::kill ||
+                       op.kind == ApiOp::Kind::crash;
+    if (aimed && running.empty()) {
+        return {"", ""};
+    }
+    const int target = aimed ? running[op.which % running.size()] : -1;
+    switch (op.kind) {
+        case ApiOp::Kind::start_child:
+            shown = "start_child " + api::describe(op.child);
+            effect = model.start_child(op.child);
+            got = sut.start_child(op.child);
+            break;
+        case ApiOp::Kind::terminate_child:
+        case ApiOp::Kind::restart_child:
+        case ApiOp::Kind::delete_child:
+            shown = api::op_name(op.call) + " " + op.id;
+            effect = api::by_id(model, op.call, op.id);
+            got = sut.by_id(op.call, op.id);
+            break;
+        case ApiOp::Kind::terminate_pid: {
+            shown = "terminate_child pid #" + std::to_string(target);
+            effect = api::SupModel::terminate_pid();
+            const std::optional<Pid> pid = sut.pid_of(target);
+            got = sut.terminate_pid(pid.value_or(Pid{}));
+            break;
+        }
+        case ApiOp::Kind::kill:
+            shown = "kill #" + std::to_string(target);
+            effect = model.exit(target, ExitReason::killed());
+            sut.kill(target);
+            break;
+        case ApiOp::Kind::crash:
+            shown = "crash #" + std::to_string(target) + " " + op.die->to_string();
+            effect = model.exit(target, *op.die);
+            sut.crash(target, *op.die);
+            break;
+        case ApiOp::Kind::call: {
+            if (model.next_instance == 0) {
+                return {"", ""};
+            }
+            // Any child that ever ran: a live one, or a dead one's pid (noproc).
+            const auto instance = static_cast<int>(op.which % static_cast<std::uint64_t>(
+                                                                  model.next_instance));
+            shown = "call #" + std::to_string(instance) +
+                    (op.die ? " (die " + op.die->to_string() + ")" : std::string());
+            effect = model.call(instance, op.die);
+            sut.call_child(instance, op.die);
+            break;
+        }
+        case ApiOp::Kind::advance:
+            shown = "advance " + std::to_string(op.by / ms) + "ms";
+            model.now += op.by;
+            sut.advance(op.by);
+            break;
+    }
+    return {shown, sut.check(effect, got, model.expected())};
+}
+
+/// The API case: a flat supervisor driven through its API (start_child, terminate_child by id
+/// and by pid, restart_child, delete_child), exits (kills from outside, children exiting by
+/// themselves), calls to its children and the passing of time, each compared with the pure model
+/// the stateful suites use (SupModel): the reply, the call's outcome, the children's log of
+/// starts and stops, whether the supervisor lives, the clock, the live processes, and
+/// which_children and count_children.
+void run_api_case(FuzzInput& in, std::uint64_t seed) {
+    static constexpr Strategy strategies[] = {Strategy::one_for_one, Strategy::one_for_all,
+                                              Strategy::rest_for_one};
+    api::SupModel model;
+    model.strategy = in.pick(strategies);
+    model.intensity = in.in_range_int(0, 4);
+    model.period_s = in.in_range_int(1, 5);
+    const int initial = in.in_range_int(0, 3);
+    for (int i = 0; i < initial; ++i) {
+        api::ChildDesc d = decode_child(in);
+        if (!model.has(d.id)) {  // §3.2: a duplicate id at init is an error; not fuzzed here.
+            model.children.push_back(api::ModelChild{std::move(d), -1});
+        }
+    }
+    std::vector<ApiOp> ops;
+    const int count = in.in_range_int(1, 24);
+    for (int i = 0; i < count; ++i) {
+        ops.push_back(decode_op(in));
+    }
+    const SupFlags::Mutation mutation =
+        canary ? SupFlags::Mutation::intensity_off_by_one : SupFlags::Mutation::none;
+    std::string report = "supervisor: " + api::describe(model) + " seed=" +
+                         std::to_string(seed) + "\n  init\n";
+    api::Sut sut(seed, api::setup_of(model, mutation), Schedule::from(in.rest(), seed));
+    const api::Effect started = model.init();
+    require(sut.started().ok(), "the supervisor did not start\n" + report);
+    const auto differs = [&](const std::string& difference) {
+        require(difference.empty(), (canary ? "canary: the planted bug was found. " : "") +
+                                        std::string("the supervisor differs from the OTP "
+                                                    "model: ") +
+                                        difference + "\n" + report);
+    };
+    differs(sut.check(started, std::nullopt, model.expected()));
+    for (const ApiOp& op : ops) {
+        auto [shown, difference] = run_op(op, model, sut);
+        if (!shown.empty()) {
+            report += "  " + shown + "\n";
+        }
+        differs(difference);
+    }
 }
 
 /// One fault of the chaos case, aimed at the tree: at a process chosen from `paths` (its
@@ -289,9 +517,12 @@ void run_chaos_case(FuzzInput& in, std::uint64_t seed) {
 // NOLINTNEXTLINE(readability-identifier-naming): the name libFuzzer calls.
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     bedlam::fuzz::FuzzInput in(std::span<const std::uint8_t>(data, size));
-    const bool model = bedlam::fuzz::canary || in.flag();
+    const std::uint8_t kind = in.byte();  // Bit 0: a model case; bit 1: the API case.
+    const bool model = bedlam::fuzz::canary || (kind & 1U) != 0;
     const std::uint64_t seed = in.in_range(0, 65535);
-    if (model) {
+    if (model && (kind & 2U) != 0) {
+        bedlam::fuzz::run_api_case(in, seed);
+    } else if (model) {
         bedlam::fuzz::run_model_case(in, seed);
     } else {
         bedlam::fuzz::run_chaos_case(in, seed);
