@@ -47,7 +47,7 @@ Process child_body(Self self, Log* log, std::string id, bool stubborn, Pid start
             self.exit(d->reason);
         }
         if (m.is_call() && m.is<Ping>()) {
-            reply(self, From{m.from(), m.ref()}, Pong{id});
+            reply(self, From{m.from(), m.ref(), true}, Pong{id});
         }
         if (const ExitMsg* e = m.get<ExitMsg>(); e != nullptr) {
             if (stubborn) {

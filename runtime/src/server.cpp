@@ -146,7 +146,7 @@ Async<void> server_loop(Self self, Server& impl, Pid parent, ServerAction action
         ServerResult r;
         From from{};
         if (m.is_call()) {
-            from = From{m.from(), m.ref()};
+            from = From{m.from(), m.ref(), true};
             r = co_await guarded(
                 [&]() { return impl.handle_call(self, std::move(m), from); });
         } else if (m.is_cast()) {
@@ -160,7 +160,7 @@ Async<void> server_loop(Self self, Server& impl, Pid parent, ServerAction action
             }
             Envelope* e = std::move(r.reply).box(rt, self.pid());
             e->aux = from.ref.id;
-            e->flags = Envelope::reply_flag;
+            e->flags = Envelope::reply_flags(from.alias);
             rt.send_signal(from.pid, e);
         }
         if (r.kind == ServerResult::Kind::stop) {

@@ -277,7 +277,7 @@ Async<StatemEvent> StatemEngine::next(Self self) {
             exit != nullptr && parent_.valid() && exit->from == parent_ && self.trapping_exits()) {
             throw ExitException{exit->reason};
         }
-        EventType type = m.is_call()   ? EventType::call(From{m.from(), m.ref()})
+        EventType type = m.is_call()   ? EventType::call(From{m.from(), m.ref(), true})
                          : m.is_cast() ? EventType::cast()
                                        : EventType::info();
         StatemEvent event{std::move(type), std::move(m)};

@@ -227,6 +227,51 @@ Process call_failures_root(Self self, Probe* probe) {
     }
 }
 
+// §5.1, OTP 24+: a call that timed out leaves no late reply in the caller's mailbox, whether the
+// server answers from handle_call or later with reply(); the server still answers the next call.
+Process late_reply_root(Self self, Probe* probe) {
+    self.trap_exit(true);
+    const Pid server = (co_await start_link<Counter>(self, probe, 7)).pid;
+    for (int how = 0; how < 2; ++how) {
+        bool timed_out = false;
+        try {
+            if (how == 0) {
+                co_await call<int>(self, server, SlowGet{}, 10ms);  // Answered after 100 ms.
+            } else {
+                co_await call<int>(self, server, Later{}, 10ms);  // Answered at the Release.
+            }
+        } catch (const ExitException& x) {
+            timed_out = x.reason.to_string().rfind("{timeout,", 0) == 0;
+        }
+        probe->note(timed_out ? "timed out" : "no time-out");
+        if (how == 1) {
+            self.send(server, Release{});
+        }
+        co_await self.sleep(200ms);  // The reply is sent meanwhile.
+        bool stray = false;
+        co_await self
+            .receive(when([](const Message& m) { return m.is_reply(); },
+                          [&](Message /*m*/) { stray = true; }))
+            .after(Duration::zero(), [] {});
+        probe->note(stray ? "a late reply in the mailbox" : "no late reply");
+        const int got = co_await call<int>(self, server, Get{});
+        probe->note("get " + std::to_string(got));
+    }
+    co_await stop(self, server);
+}
+
+TEST_P(ServerTest, ALateReplyToATimedOutCallIsDropped) {
+    run(late_reply_root);
+    Events mine;
+    for (const std::string& line : events()) {
+        if (line != "init" && line.rfind("terminate", 0) != 0) {
+            mine.push_back(line);
+        }
+    }
+    EXPECT_EQ(mine, (Events{"timed out", "no late reply", "get 7", "timed out", "no late reply",
+                            "get 7"}));
+}
+
 TEST_P(ServerTest, FailedCallsExitTheCallerWithOtpReasons) {
     run(call_failures_root);
     const Events e = events();

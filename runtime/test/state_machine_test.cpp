@@ -1007,7 +1007,7 @@ constexpr std::uint64_t tag4 = 1'000'004;
 constexpr std::uint64_t tag5 = 1'000'005;
 
 From from_tag(Pid pid, std::uint64_t tag) {
-    return From{pid, MonitorRef{tag}};
+    return From{pid, MonitorRef{tag}, false};
 }
 
 // stop_and_reply: the replies of stop_and_reply are sent before the 'EXIT'.

@@ -112,6 +112,13 @@ struct Envelope {
     static constexpr std::uint8_t call_flag = 1;
     static constexpr std::uint8_t cast_flag = 2;
     static constexpr std::uint8_t reply_flag = 4;
+    /// With reply_flag: the answer to a call(), whose reference is the caller's alias (its
+    /// monitor of the server). The caller drops it on arrival once that monitor is gone, as
+    /// OTP 24+ drops a late reply to a call that timed out (otp-semantics §5.1).
+    static constexpr std::uint8_t alias_flag = 8;
+    static constexpr std::uint8_t reply_flags(bool alias) noexcept {
+        return alias ? reply_flag | alias_flag : reply_flag;
+    }
 };
 
 /// Recycles envelope memory for a single-threaded runtime: one free list per 16-byte size class

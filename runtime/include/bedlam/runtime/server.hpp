@@ -23,6 +23,9 @@ using namespace std::chrono_literals;
 struct From {
     Pid pid;
     MonitorRef ref;
+    /// The caller waits in call(), and `ref` is its alias: a reply that comes after the call
+    /// ended (timed out, or the caller stopped waiting) is dropped, not left in its mailbox.
+    bool alias = false;
 };
 
 /// A move-only value of any type: a call's reply or a continue term.
@@ -417,7 +420,7 @@ template <typename T>
 void reply(Self self, const From& from, T value) {
     detail::Envelope* e = self.runtime().box(self.pid(), std::move(value));
     e->aux = from.ref.id;
-    e->flags = detail::Envelope::reply_flag;
+    e->flags = detail::Envelope::reply_flags(from.alias);
     self.runtime().send_signal(from.pid, e);
 }
 
