@@ -617,7 +617,11 @@ Names::Names(const Trace& trace) {
     }
 }
 
-std::string Names::pid(std::uint64_t id) { return "<0." + std::to_string(id) + ".0>"; }
+// As bedlam::Pid::to_string prints it (this library reads traces and does not link the runtime):
+// <0.N.S>, N the id's low 32 bits, S the high ones (a threaded run's slot reuse count).
+std::string Names::pid(std::uint64_t id) {
+    return "<0." + std::to_string(id & 0xffff'ffffU) + "." + std::to_string(id >> 32U) + ">";
+}
 
 std::string Names::label(std::uint64_t id) const {
     if (id == 0) {

@@ -224,7 +224,11 @@ const char* to_string(ProcessKind kind) noexcept {
     return "?";
 }
 
-std::ostream& operator<<(std::ostream& os, Pid pid) { return os << "<0." << pid.id << ".0>"; }
+std::string Pid::to_string() const {
+    return "<0." + std::to_string(id & 0xffff'ffffU) + "." + std::to_string(id >> 32U) + ">";
+}
+
+std::ostream& operator<<(std::ostream& os, Pid pid) { return os << pid.to_string(); }
 
 std::string ExitReason::to_string() const {
     switch (kind_) {

@@ -32,7 +32,7 @@ std::string ServerRef::to_string() const {
     if (!name.empty()) {
         return name;
     }
-    return "<0." + std::to_string(pid.id) + ".0>";
+    return pid.to_string();
 }
 
 namespace detail {

@@ -885,7 +885,6 @@ Async<std::optional<ChildSpec>> get_childspec(Self self, ServerRef sup, std::str
 }
 
 std::string SupReply::to_string() const {
-    auto pid_text = [](Pid p) { return "<0." + std::to_string(p.id) + ".0>"; };
     switch (error) {
         case SupError::none:
             if (ignore) {
@@ -894,10 +893,10 @@ std::string SupReply::to_string() const {
             if (!pid.valid()) {
                 return "{ok,undefined}";
             }
-            return info.empty() ? "{ok," + pid_text(pid) + "}"
-                                : "{ok," + pid_text(pid) + "," + info + "}";
+            return info.empty() ? "{ok," + pid.to_string() + "}"
+                                : "{ok," + pid.to_string() + "," + info + "}";
         case SupError::already_started:
-            return "{error,{already_started," + pid_text(pid) + "}}";
+            return "{error,{already_started," + pid.to_string() + "}}";
         case SupError::already_present:
             return "{error,already_present}";
         case SupError::not_found:

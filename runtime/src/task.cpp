@@ -29,8 +29,6 @@ struct TaskGo {
 // How long a supervised task waits for its owner's start message (Elixir's @ref_timeout).
 constexpr Duration start_timeout = std::chrono::milliseconds(5000);
 
-std::string pid_text(Pid pid) { return "<0." + std::to_string(pid.id) + ".0>"; }
-
 // The caller's exit reason {Reason, Where}: {shutdown, Where} when Reason is `shutdown`, which
 // stays a clean exit for supervisors, as gen_server's call failures do (§5.1).
 ExitReason failure(const ExitReason& reason, const std::string& where) {
@@ -41,7 +39,7 @@ ExitReason failure(const ExitReason& reason, const std::string& where) {
 }
 
 ExitReason await_failure(const ExitReason& reason, Pid task, Duration timeout) {
-    return failure(reason, "{Task,await,[" + pid_text(task) + "," + detail::time_text(timeout) + "]}");
+    return failure(reason, "{Task,await,[" + task.to_string() + "," + detail::time_text(timeout) + "]}");
 }
 
 ExitReason stream_failure(const ExitReason& reason, Duration timeout) {
@@ -158,12 +156,12 @@ Async<std::shared_ptr<TaskState>> start_supervised(Self self, ServerRef sup, Tas
 
 void claim(Self self, TaskState& state, bool take) {
     if (state.owner != self.pid()) {
-        throw std::invalid_argument("task " + pid_text(state.pid) +
-                                    " must be queried from the owner " + pid_text(state.owner) +
-                                    " but was queried from " + pid_text(self.pid()));
+        throw std::invalid_argument("task " + state.pid.to_string() +
+                                    " must be queried from the owner " + state.owner.to_string() +
+                                    " but was queried from " + self.pid().to_string());
     }
     if (state.done) {
-        throw std::invalid_argument("task " + pid_text(state.pid) + " was already awaited");
+        throw std::invalid_argument("task " + state.pid.to_string() + " was already awaited");
     }
     if (take) {
         state.done = true;

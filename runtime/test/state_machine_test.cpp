@@ -43,7 +43,7 @@ struct Note {
 
 /// Pids as `<pid>`: exit reasons name processes whose numbers depend on the test's history.
 std::string without_pids(const std::string& text) {
-    static const std::regex pid("<0\\.[0-9]+\\.0>");
+    static const std::regex pid("<0\\.[0-9]+\\.[0-9]+>");
     return std::regex_replace(text, pid, "<pid>");
 }
 

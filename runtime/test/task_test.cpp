@@ -89,8 +89,6 @@ Async<ExitReason> exit_of(Self self, F body, Probe* probe, Args... args) {
     co_return std::move(down.reason);
 }
 
-std::string pid_text(Pid pid) { return "<0." + std::to_string(pid.id) + ".0>"; }
-
 std::string show(const std::optional<TaskResult<int>>& r) {
     if (!r) {
         return "nil";
@@ -194,7 +192,7 @@ TEST_P(TaskTimed, await_timeout_exits_caller_and_kills_task) {
     // §8.2: on time-out the caller exits {timeout,{Task,await,[Task,T]}} and the linked task dies.
     run(await_timeout_root);
     const std::string expected =
-        "{timeout,{Task,await,[" + pid_text(probe_.pid()) + ",100]}}";
+        "{timeout,{Task,await,[" + probe_.pid().to_string() + ",100]}}";
     EXPECT_EQ(events(), (Events{"caller exit " + expected, "at 100 ms", "task died with it"}));
 }
 
@@ -221,7 +219,7 @@ TEST_P(TaskTest, task_crash_exits_trapping_caller_through_down) {
     // §8.2: a trapping caller survives the link; await sees the DOWN and exits
     // {Reason,{Task,await,[Task,T]}}.
     run(crash_root, true);
-    EXPECT_EQ(events(), (Events{"caller exit {boom,{Task,await,[" + pid_text(probe_.pid()) +
+    EXPECT_EQ(events(), (Events{"caller exit {boom,{Task,await,[" + probe_.pid().to_string() +
                                 ",5000]}}"}));
 }
 
@@ -365,7 +363,7 @@ TEST_P(TaskTest, async_nolink_crash_is_a_down_not_a_kill) {
     run(nolink_root);
     EXPECT_EQ(events(), (Events{"yield {exit,boom}", "values 12 15", "transient rejected",
                                 "children 0",
-                                "caller exit {x,{Task,await,[" + pid_text(probe_.pid()) +
+                                "caller exit {x,{Task,await,[" + probe_.pid().to_string() +
                                     ",5000]}}"}));
 }
 

@@ -25,7 +25,7 @@ using Events = std::vector<std::string>;
 /// run on worker threads) and read by the test after run_until_idle().
 class Probe {
 public:
-    /// Records `event`, with every labelled pid's text (<0.N.0>) replaced by its label: pid
+    /// Records `event`, with every labelled pid's text (<0.N.S>) replaced by its label: pid
     /// numbers differ between schedulers (the threaded one reuses table slots), labels do not.
     void note(std::string event) {
         const std::lock_guard lock(mutex_);

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "bedlam/runtime.hpp"
@@ -89,6 +90,32 @@ TEST(ThreadTimers, TimersCancelledFromAnyWorkerNeverFireAndLeaveTheRunIdle) {
     ASSERT_TRUE(sched.run_until_idle_for(30s)) << "a cancelled timer kept the run busy";
     EXPECT_EQ(c.cancelled.load(), pairs);
     EXPECT_EQ(c.fired.load(), 0);
+}
+
+Process note_pid(Self self, std::vector<Pid>* out, std::atomic<int>* done) {
+    (*out)[static_cast<std::size_t>(done->fetch_add(1))] = self.pid();
+    co_return;
+}
+
+TEST(ThreadPids, PrintAsSlotAndReuseCount) {
+    // A threaded pid's id is a table slot (low 32 bits) and how many processes the slot has held
+    // (high bits); it prints as Erlang's <0.N.S>, like the simulator's <0.N.0>.
+    EXPECT_EQ(Pid{5}.to_string(), "<0.5.0>");
+    EXPECT_EQ(Pid{(std::uint64_t{2} << 32U) | 5U}.to_string(), "<0.5.2>");
+    ThreadScheduler sched(ThreadConfig{.workers = 2});
+    std::vector<Pid> pids(100);
+    std::atomic<int> done{0};
+    for (int i = 0; i < 100; ++i) {
+        sched.spawn(note_pid, &pids, &done);
+    }
+    sched.run_until_idle();
+    ASSERT_EQ(done.load(), 100);
+    for (const Pid pid : pids) {
+        const std::string text = pid.to_string();
+        EXPECT_EQ(text, "<0." + std::to_string(pid.id & 0xffff'ffffU) + "." +
+                            std::to_string(pid.id >> 32U) + ">");
+        EXPECT_LE(text.size(), std::string("<0.4096.1>").size()) << text;  // Small numbers.
+    }
 }
 
 TEST(ThreadTimers, WorkerCountIsChecked) {

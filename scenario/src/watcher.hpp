@@ -66,7 +66,7 @@ public:
                             violations_.push_back(at(time) + ": a supervisor stops its children before it exits: supervisor " + it->second.path +
                                                   " exited " + e.reason->to_string() +
                                                   " while its child " +
-                                                  (p.path.empty() ? "<0." + std::to_string(id) + ".0>"
+                                                  (p.path.empty() ? Pid{id}.to_string()
                                                                   : p.path) +
                                                   " was alive");
                         }
@@ -198,7 +198,7 @@ private:
         if (it != procs_.end() && !it->second.path.empty()) {
             return it->second.path;
         }
-        return "<0." + std::to_string(pid.id) + ".0>";
+        return pid.to_string();
     }
     [[nodiscard]] std::string describe(const Monitor& m) const {
         return "the monitor of " + name_of(m.watcher) + " on " + name_of(m.target);

@@ -30,9 +30,13 @@ struct Pid {
 
     [[nodiscard]] constexpr bool valid() const noexcept { return id != 0; }
     friend constexpr auto operator<=>(Pid, Pid) = default;
+    /// As Erlang prints a pid: `<0.N.S>`, N the low 32 bits of the id and S the high ones. The
+    /// simulator numbers pids in spawn order (`<0.5.0>`); the threaded scheduler's id is a table
+    /// slot and its reuse count (`<0.5.2>`: slot 5's second process).
+    [[nodiscard]] std::string to_string() const;
 };
 
-std::ostream& operator<<(std::ostream& os, Pid pid);  // <0.N.0>, as Erlang prints it.
+std::ostream& operator<<(std::ostream& os, Pid pid);  // Pid::to_string()
 
 /// What a process runs: a plain body, or one of the behaviours. Set at spawn; fault plans target
 /// processes by it.
