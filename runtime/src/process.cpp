@@ -87,7 +87,8 @@ void Proc::handle(Envelope* e) {
             if ((e->flags & Envelope::alias_flag) != 0 &&
                 !(links_ && links_->monitors_out.contains(e->aux))) {
                 // The reply to a call that has ended: its alias is gone (§5.1).
-                runtime_->trace({TraceKind::drop, e->from, pid_, e->seq, nullptr, "inactive alias"});
+                runtime_->trace(
+                    {TraceKind::drop, e->from, pid_, e->seq, nullptr, "inactive alias"});
                 break;
             }
             append(e);

@@ -39,7 +39,8 @@ ExitReason failure(const ExitReason& reason, const std::string& where) {
 }
 
 ExitReason await_failure(const ExitReason& reason, Pid task, Duration timeout) {
-    return failure(reason, "{Task,await,[" + task.to_string() + "," + detail::time_text(timeout) + "]}");
+    return failure(reason,
+                   "{Task,await,[" + task.to_string() + "," + detail::time_text(timeout) + "]}");
 }
 
 ExitReason stream_failure(const ExitReason& reason, Duration timeout) {
