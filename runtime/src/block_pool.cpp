@@ -12,41 +12,164 @@ namespace bedlam::detail {
 namespace {
 
 constexpr std::size_t class_count = pool_max_bytes / pool_class_bytes;
-/// Bytes one thread may keep free per size class before it returns blocks to malloc.
+/// Bytes one thread may keep free per size class before it passes a batch to the depot.
 constexpr std::size_t cap_bytes = 256 * 1024;
+/// Bytes of one chunk, the unit in which the pool takes memory from malloc.
+constexpr std::size_t chunk_bytes = 64 * 1024;
 
+/// A free block. The first block of a batch in the depot also links the next batch.
 struct FreeBlock {
     FreeBlock* next;
+    FreeBlock* next_batch;
 };
+static_assert(sizeof(FreeBlock) <= pool_class_bytes);
 
 struct FreeList {
     FreeBlock* head = nullptr;
     std::uint32_t count = 0;
 };
 
+/// The part of a thread's newest chunk of a class not yet handed out: blocks are cut from it one
+/// at a time, so that a chunk's pages are touched only as its blocks are used.
+struct Fresh {
+    char* next = nullptr;
+    char* end = nullptr;
+};
+
 /// One thread's free lists. Constant-initialised with a trivial destructor, so reaching it costs
 /// no per-access initialisation check; a second thread-local object, made the first time the
-/// thread keeps a block, gives the cached blocks back to malloc when the thread ends.
+/// thread takes memory, passes what it holds to the depot when the thread ends.
 struct ThreadPool {
     std::array<FreeList, class_count> lists;
+    std::array<Fresh, class_count> fresh;
     bool cleanup_armed;
-    bool ended;  // The thread is ending: blocks go straight back to malloc.
+    bool ended;  // The thread is ending: freed blocks go straight to the depot.
 };
 
 constinit thread_local ThreadPool pool{};  // per-thread, not a decision: which block it gets
+
+constexpr std::size_t block_bytes(std::size_t c) noexcept { return (c + 1) * pool_class_bytes; }
+
+constexpr std::size_t class_of(std::size_t bytes) noexcept {
+    return (bytes + pool_class_bytes - 1) / pool_class_bytes - 1;
+}
+
+/// Blocks a thread may keep free, by class.
+constexpr std::array<std::uint32_t, class_count> caps = [] {
+    std::array<std::uint32_t, class_count> out{};
+    for (std::size_t c = 0; c < class_count; ++c) {
+        out[c] = static_cast<std::uint32_t>(cap_bytes / block_bytes(c));
+    }
+    return out;
+}();
+
+/// Blocks per batch in the depot: a quarter of a thread's cap.
+constexpr std::uint32_t batch_of(std::size_t c) noexcept {
+    return std::max<std::uint32_t>(1, caps[c] / 4);
+}
+
+/// Where threads leave and pick up free blocks: one that frees more than it allocates (the
+/// receiver of a fan-in, a worker that ends processes another spawned) passes its excess, a
+/// batch per lock, to one that allocates more than it frees. Full batches (batch_of(c) blocks)
+/// are stacked; a thread that ends leaves its odd blocks loose. Constant-initialised with a
+/// trivial destructor, so it outlives every thread that uses it. Which blocks a thread gets
+/// decides nothing.
+struct Depot {
+    std::mutex mutex;
+    FreeBlock* batches;  // Guarded.
+    FreeBlock* loose;    // Guarded.
+    std::uint32_t loose_count;  // Guarded.
+    // Written under the mutex; read without it first, so that a thread allocating while the
+    // depot is empty (a fan-in's senders, before the receiver has freed anything) takes no lock.
+    std::atomic<bool> stocked;
+};
+constinit std::array<Depot, class_count> depot{};  // process-wide allocator cache, not a decision
+
+/// Moves batch_of(c) blocks from the front of a full list to the depot.
+void give_batch(std::size_t c, FreeList& list) noexcept {
+    const std::uint32_t n = batch_of(c);
+    FreeBlock* first = list.head;
+    FreeBlock* last = first;
+    for (std::uint32_t i = 1; i < n; ++i) {
+        last = last->next;
+    }
+    list.head = last->next;
+    list.count -= n;
+    last->next = nullptr;
+    Depot& d = depot[c];
+    const std::lock_guard lock(d.mutex);
+    first->next_batch = d.batches;
+    d.batches = first;
+    d.stocked.store(true, std::memory_order_relaxed);
+}
+
+/// Moves `count` linked blocks, `first` to `last`, to the depot's loose blocks.
+void give_loose(std::size_t c, FreeBlock* first, FreeBlock* last, std::uint32_t count) noexcept {
+    Depot& d = depot[c];
+    const std::lock_guard lock(d.mutex);
+    last->next = d.loose;
+    d.loose = first;
+    d.loose_count += count;
+    d.stocked.store(true, std::memory_order_relaxed);
+}
+
+/// Fills an empty list from the depot: a full batch, else up to a batch of loose blocks. False if
+/// the depot has none.
+bool take_batch(std::size_t c, FreeList& list) noexcept {
+    Depot& d = depot[c];
+    if (!d.stocked.load(std::memory_order_relaxed)) {
+        return false;
+    }
+    const std::lock_guard lock(d.mutex);
+    if (d.batches != nullptr) {
+        list.head = d.batches;
+        list.count = batch_of(c);
+        d.batches = d.batches->next_batch;
+    } else if (d.loose != nullptr) {
+        const std::uint32_t n = std::min(batch_of(c), d.loose_count);
+        FreeBlock* last = d.loose;
+        for (std::uint32_t i = 1; i < n; ++i) {
+            last = last->next;
+        }
+        list.head = d.loose;
+        list.count = n;
+        d.loose = last->next;
+        d.loose_count -= n;
+        last->next = nullptr;
+    } else {
+        return false;
+    }
+    d.stocked.store(d.batches != nullptr || d.loose != nullptr, std::memory_order_relaxed);
+    return true;
+}
 
 struct PoolCleanup {
     PoolCleanup() = default;
     PoolCleanup(const PoolCleanup&) = delete;
     PoolCleanup& operator=(const PoolCleanup&) = delete;
+    // The thread's free blocks and the uncut rest of its chunks go to the depot: a block may be
+    // part of a chunk, so none goes back to malloc on its own.
     ~PoolCleanup() {
         pool.ended = true;
         pool.cleanup_armed = false;  // Frees take the slow path, which sees `ended`.
-        for (FreeList& list : pool.lists) {
-            for (FreeBlock* b = list.head; b != nullptr;) {
-                FreeBlock* next = b->next;
-                ::operator delete(b);
-                b = next;
+        for (std::size_t c = 0; c < class_count; ++c) {
+            FreeList& list = pool.lists[c];
+            while (list.count >= batch_of(c)) {
+                give_batch(c, list);
+            }
+            Fresh& fresh = pool.fresh[c];
+            for (; fresh.next != fresh.end; fresh.next += block_bytes(c)) {
+                auto* b = reinterpret_cast<FreeBlock*>(fresh.next);
+                b->next = list.head;
+                list.head = b;
+                ++list.count;
+            }
+            if (list.head != nullptr) {
+                FreeBlock* last = list.head;
+                while (last->next != nullptr) {
+                    last = last->next;
+                }
+                give_loose(c, list.head, last, list.count);
             }
             list = FreeList{};
         }
@@ -59,85 +182,6 @@ void arm_cleanup() {
     pool.cleanup_armed = true;
 }
 
-/// Blocks a thread may keep free, by class.
-constexpr std::array<std::uint32_t, class_count> caps = [] {
-    std::array<std::uint32_t, class_count> out{};
-    for (std::size_t c = 0; c < class_count; ++c) {
-        out[c] = static_cast<std::uint32_t>(cap_bytes / ((c + 1) * pool_class_bytes));
-    }
-    return out;
-}();
-
-constexpr std::size_t class_of(std::size_t bytes) noexcept {
-    return (bytes + pool_class_bytes - 1) / pool_class_bytes - 1;
-}
-
-/// Blocks per batch in the depot: a quarter of a thread's cap.
-constexpr std::uint32_t batch_of(std::size_t c) noexcept {
-    return std::max<std::uint32_t>(1, caps[c] / 4);
-}
-
-/// Where threads leave and pick up whole batches of free blocks: one that frees more than it
-/// allocates (the receiver of a fan-in, a worker that ends processes another spawned) passes its
-/// excess to one that allocates more than it frees, a batch per lock, instead of both going to
-/// malloc for every block. Constant-initialised with a trivial destructor, so it outlives every
-/// thread that uses it. Which blocks a thread gets decides nothing.
-struct Depot {
-    static constexpr std::size_t max_batches = 64;  // Per class; beyond, blocks go to malloc.
-    std::mutex mutex;
-    std::array<FreeBlock*, max_batches> batches;  // Each batch_of(c) blocks, linked; guarded.
-    // Written under the mutex; read without it first, so that a thread allocating while the
-    // depot is empty (a fan-in's senders, before the receiver has freed anything) takes no lock.
-    std::atomic<std::size_t> count;
-};
-constinit std::array<Depot, class_count> depot{};  // process-wide allocator cache, not a decision
-
-/// Moves batch_of(c) blocks from the front of a full list to the depot, or to malloc if the
-/// depot is full.
-void give_batch(std::size_t c, FreeList& list) noexcept {
-    const std::uint32_t n = batch_of(c);
-    FreeBlock* first = list.head;
-    FreeBlock* last = first;
-    for (std::uint32_t i = 1; i < n; ++i) {
-        last = last->next;
-    }
-    list.head = last->next;
-    list.count -= n;
-    last->next = nullptr;
-    {
-        Depot& d = depot[c];
-        const std::lock_guard lock(d.mutex);
-        if (const std::size_t held = d.count.load(std::memory_order_relaxed);
-            held < Depot::max_batches) {
-            d.batches[held] = first;
-            d.count.store(held + 1, std::memory_order_relaxed);
-            return;
-        }
-    }
-    while (first != nullptr) {
-        FreeBlock* next = first->next;
-        ::operator delete(first);
-        first = next;
-    }
-}
-
-/// Fills an empty list with a batch from the depot; false if it has none.
-bool take_batch(std::size_t c, FreeList& list) noexcept {
-    Depot& d = depot[c];
-    if (d.count.load(std::memory_order_relaxed) == 0) {
-        return false;
-    }
-    const std::lock_guard lock(d.mutex);
-    const std::size_t n = d.count.load(std::memory_order_relaxed);
-    if (n == 0) {
-        return false;
-    }
-    d.count.store(n - 1, std::memory_order_relaxed);
-    list.head = d.batches[n - 1];
-    list.count = batch_of(c);
-    return true;
-}
-
 // The slow paths, out of line, so that the common case (a block on the thread's list, or room
 // for one) is a leaf function that saves no registers.
 
@@ -146,16 +190,32 @@ bool take_batch(std::size_t c, FreeList& list) noexcept {
         return ::operator new(bytes);
     }
     const std::size_t c = class_of(bytes);
-    FreeList& list = pool.lists[c];
-    if (pool.ended || !take_batch(c, list)) {
-        return ::operator new((c + 1) * pool_class_bytes);
+    if (pool.ended) {
+        return ::operator new(block_bytes(c));  // Freed into the depot like any other block.
     }
     if (!pool.cleanup_armed) {
         arm_cleanup();
     }
-    FreeBlock* b = list.head;
-    list.head = b->next;
-    --list.count;
+    FreeList& list = pool.lists[c];
+    if (take_batch(c, list)) {
+        FreeBlock* b = list.head;
+        list.head = b->next;
+        --list.count;
+        return b;
+    }
+    // Cut a block from the thread's chunk, taking a new chunk when it is used up. One malloc per
+    // chunk instead of one per block: a fan-in's senders allocate a million envelopes before the
+    // receiver frees the first, and glibc's malloc, its locks and its cross-thread frees were a
+    // third of that run.
+    Fresh& fresh = pool.fresh[c];
+    if (fresh.next == fresh.end) {
+        const std::size_t size = block_bytes(c);
+        const std::size_t blocks = chunk_bytes / size;
+        fresh.next = static_cast<char*>(::operator new(blocks * size));
+        fresh.end = fresh.next + blocks * size;
+    }
+    void* b = fresh.next;
+    fresh.next += block_bytes(c);
     return b;
 }
 
@@ -165,17 +225,15 @@ bool take_batch(std::size_t c, FreeList& list) noexcept {
         return;
     }
     const std::size_t c = class_of(bytes);
-    FreeList& list = pool.lists[c];
-    if (list.count == 0) {  // The first block kept since the list was last empty.
-        if (pool.ended) {
-            ::operator delete(block);
-            return;
-        }
-        if (!pool.cleanup_armed) {
-            arm_cleanup();
-        }
-    }
     auto* b = static_cast<FreeBlock*>(block);
+    if (pool.ended) {
+        give_loose(c, b, b, 1);
+        return;
+    }
+    if (!pool.cleanup_armed) {
+        arm_cleanup();
+    }
+    FreeList& list = pool.lists[c];
     b->next = list.head;
     list.head = b;
     if (++list.count > caps[c]) {

@@ -1,15 +1,18 @@
 // Small-block pool for the runtime's short-lived allocations: coroutine frames (process bodies and
-// every Async<T>), process control blocks and their link tables. A restart storm creates and
-// destroys these by the million, in bursts of a hundred or more of one size; glibc's per-thread
-// cache holds only 7 blocks of a size, so most of them would fall through to the slow path.
+// every Async<T>), process control blocks, their link tables and the threaded scheduler's
+// envelopes. A restart storm creates and destroys these by the million, in bursts of a hundred or
+// more of one size, and a fan-in allocates a million envelopes on the senders' threads before the
+// receiver frees the first; glibc's per-thread cache holds only 7 blocks of a size, so most of
+// them would fall through to malloc's slow path.
 //
 // Each thread keeps a free list per 16-byte size class up to 2 KiB (g++ gives the frames of a
-// server's loop and of a child's start-up wait more than 1 KiB), capped in bytes. A thread that
-// frees more than it allocates (the receiver of a fan-in, a worker that ends processes another
-// spawned) passes whole batches of its excess through a shared depot to threads that allocate
-// more than they free; only when the depot is full do blocks go back to malloc. The pool holds
-// no state that decides anything: which address a block gets never reaches a trace or a
-// scheduling choice. Sanitizer builds bypass it so that ASan still sees every use after free.
+// server's loop and of a child's start-up wait more than 1 KiB), capped in bytes. New blocks are
+// cut from 64 KiB chunks, one malloc per chunk. A thread that frees more than it allocates passes
+// whole batches of its excess through a shared depot to threads that allocate more than they
+// free. Blocks never go back to malloc (a block may be part of a chunk): the pool keeps the peak
+// of the small blocks that were live at once, for reuse, as BEAM's allocators keep their carriers.
+// The pool holds no state that decides anything: which address a block gets never reaches a trace
+// or a scheduling choice. Sanitizer builds bypass it so that ASan still sees every use after free.
 #pragma once
 
 #include <cstddef>
