@@ -167,6 +167,25 @@ TEST_P(ServerTest, InitResults) {
                                 "no EXIT left"}));
 }
 
+// §5.2: the same results for a start without a link by a process that does not trap exits (the
+// starter learns of a failed init from a monitor, where a trapping linked one takes the EXIT), and
+// nothing is left in its mailbox.
+Process unlinked_init_results_root(Self self, Probe* probe) {
+    for (int mode = 0; mode < 4; ++mode) {
+        const StartResult r =
+            co_await start_server<InitWith>(self, StartOptions("", false), probe, mode);
+        probe->note(describe(r));
+    }
+    const std::optional<Message> left = co_await self.receive_for<Message>(Duration::zero());
+    probe->note(left ? "a message left" : "nothing left");
+}
+
+TEST_P(ServerTest, InitResultsWithoutLinkOrTrap) {
+    run(unlinked_init_results_root);
+    EXPECT_EQ(events(), (Events{"ignore", "error bad_config", "error no_db", "error init crashed",
+                                "nothing left"}));
+}
+
 // §5.2: a linked caller that does not trap exits dies with init's {stop, R}.
 Process starter_without_trap(Self self, Probe* /*probe*/) {
     co_await start_link<InitWith>(self, static_cast<Probe*>(nullptr), 1);
