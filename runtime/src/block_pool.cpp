@@ -157,19 +157,23 @@ struct PoolCleanup {
             while (list.count >= batch_of(c)) {
                 give_batch(c, list);
             }
+            // The freed blocks first (the recently used ones), then the uncut ones.
+            FreeBlock* first = list.head;
+            FreeBlock* last = first;
+            while (last != nullptr && last->next != nullptr) {
+                last = last->next;
+            }
+            std::uint32_t count = list.count;
             Fresh& fresh = pool.fresh[c];
             for (; fresh.next != fresh.end; fresh.next += block_bytes(c)) {
                 auto* b = reinterpret_cast<FreeBlock*>(fresh.next);
-                b->next = list.head;
-                list.head = b;
-                ++list.count;
+                b->next = nullptr;
+                (last != nullptr ? last->next : first) = b;
+                last = b;
+                ++count;
             }
-            if (list.head != nullptr) {
-                FreeBlock* last = list.head;
-                while (last->next != nullptr) {
-                    last = last->next;
-                }
-                give_loose(c, list.head, last, list.count);
+            if (first != nullptr) {
+                give_loose(c, first, last, count);
             }
             list = FreeList{};
         }
