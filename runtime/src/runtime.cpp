@@ -22,6 +22,9 @@ bool Runtime::send_signal(Pid to, detail::Envelope* e) {
     if (hook == nullptr) {
         return push(to, e);
     }
+    if (!single_threaded_) {
+        flush_sends();  // Sent before the interposer came: ahead of this signal (§1.1).
+    }
     detail::Proc* proc = acquire(to);
     if (proc == nullptr) {
         return push_acquired(nullptr, to, e);
@@ -56,7 +59,7 @@ bool Runtime::send_signal(Pid to, detail::Envelope* e) {
     return pushed;
 }
 
-bool Runtime::push(Pid to, detail::Envelope* e) {
+bool Runtime::push_single(Pid to, detail::Envelope* e) {
     detail::Proc* proc = acquire(to);
     const bool pushed = push_acquired(proc, to, e);
     if (proc != nullptr) {

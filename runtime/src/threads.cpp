@@ -40,6 +40,9 @@ constexpr std::size_t slot_cache = 512;
 constexpr std::size_t slot_batch = 128;
 /// Exited processes a worker gathers before it tags them for reclamation.
 constexpr std::size_t retire_batch = 128;
+/// Messages to a contended receiver a step holds back at most before it pushes them (see
+/// push_concurrent).
+constexpr std::uint32_t outbox_limit = 64;
 /// A worker with timers armed looks at the clock every this many turns.
 constexpr std::uint32_t timer_interval = 16;
 constexpr Ticks no_deadline = std::numeric_limits<Ticks>::max();
@@ -91,6 +94,19 @@ struct alignas(64) ThreadScheduler::Worker {
     };
     std::deque<Batch> retired;  // Tagged, oldest first.
     std::thread thread;
+    bool in_step = false;
+    // Messages the running process sends to a receiver whose inbox it found contended, held
+    // back to go in chains (see push_concurrent). `proc` was looked up in this step, so it stays
+    // valid until this worker's next quiescent point.
+    struct Outbox {
+        bool hot = false;  // This step's messages to `to` are held back.
+        Pid to;
+        detail::Proc* proc = nullptr;
+        detail::Envelope* newest = nullptr;
+        detail::Envelope* oldest = nullptr;
+        std::uint32_t count = 0;
+    };
+    Outbox outbox;
 
     // Timers armed by this worker's processes. The owner arms and fires them; any worker may
     // cancel one (its process moved) or fire it (the owner is stuck in a long step), so they
@@ -312,13 +328,112 @@ detail::Proc* ThreadScheduler::find_work(Worker& w, std::uint32_t tick) {
 
 void ThreadScheduler::run(Worker& w, detail::Proc* proc) {
     w.steps.store(w.steps.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    if (proc->step() == detail::StepResult::runnable) {
+    w.in_step = true;
+    const detail::StepResult result = proc->step();
+    w.in_step = false;
+    if (w.outbox.hot) {
+        flush_outbox(w);
+        w.outbox.hot = false;
+    }
+    if (result == detail::StepResult::runnable) {
         // It spent its budget (or could not block): to the back of the queue, where an idle
         // worker may take it (see steal_now).
         push_local(w, proc);
         if (queued(w) >= steal_now) {
             notify_parked();
         }
+    }
+}
+
+// Many senders on several cores sending to one receiver (a fan-in, a logger, a shared server)
+// each win its inbox's head once per message, and the cache line holding it travels between the
+// cores every time. A step that finds a receiver's inbox contended (its compare-and-swap lost to
+// another core) holds back its further messages to that receiver and pushes them as one chain,
+// with one compare-and-swap, when it has outbox_limit of them, when it sends that receiver any
+// other signal, and when the step ends. Uncontended sends (a ring, a ping-pong, a call) pay one
+// test. No one can tell: a receiver sees a sender's messages in the order it sent them, after
+// every signal it sent before them and before every signal it sends after them (§1.1), and
+// between senders there is no order to keep. The chain is pushed before the worker runs anything
+// else, so a message is held back only while its sender's step runs on.
+bool ThreadScheduler::push_concurrent(Pid to, detail::Envelope* e) {
+    Worker* w = current();
+    const bool message = e->kind == detail::SignalKind::message;
+    if (w != nullptr && w->outbox.hot) {
+        Worker::Outbox& out = w->outbox;
+        if (message && out.to == to) {
+            e->next = nullptr;
+            if (out.count == 0) {
+                out.oldest = e;
+            } else {
+                e->next = out.newest;
+            }
+            out.newest = e;
+            if (++out.count == outbox_limit) {
+                flush_outbox(*w);
+            }
+            return true;
+        }
+        flush_outbox(*w);  // Any other signal, or another receiver: in order after the chain.
+    }
+    detail::Proc* proc = w != nullptr ? lookup(to) : acquire(to);
+    if (proc == nullptr) {
+        trace({TraceKind::drop, e->from, to, e->seq, nullptr, "noproc"});
+        dispose(e);
+        return false;
+    }
+    // Read before the push: from then on the receiver may take the envelope and free it.
+    const bool chainable = message && e->from != to;
+    bool contended = false;
+    const detail::Inbox::Push result = proc->inbox().push(e, &contended);
+    if (result == detail::Inbox::Push::woke) {
+        schedule(proc);
+    }
+    if (w == nullptr) {
+        outside_readers_.fetch_sub(1, std::memory_order_release);  // release(proc)
+    }
+    if (result == detail::Inbox::Push::closed) {
+        trace({TraceKind::drop, e->from, to, e->seq, nullptr, "noproc"});
+        dispose(e);
+        return false;
+    }
+    if (contended && chainable && w != nullptr && w->in_step && interposer() == nullptr) {
+        Worker::Outbox& out = w->outbox;
+        out.hot = true;
+        out.to = to;
+        out.proc = proc;
+    }
+    return true;
+}
+
+void ThreadScheduler::flush_sends() {
+    if (Worker* w = current(); w != nullptr && w->outbox.hot) {
+        flush_outbox(*w);
+        w->outbox.hot = false;
+    }
+}
+
+void ThreadScheduler::flush_outbox(Worker& w) {
+    Worker::Outbox& out = w.outbox;
+    if (out.count == 0) {
+        return;
+    }
+    detail::Envelope* newest = std::exchange(out.newest, nullptr);
+    detail::Envelope* oldest = std::exchange(out.oldest, nullptr);
+    out.count = 0;
+    switch (out.proc->inbox().push_chain(newest, oldest)) {
+        case detail::Inbox::Push::woke:
+            schedule(out.proc);
+            break;
+        case detail::Inbox::Push::ok:
+            break;
+        case detail::Inbox::Push::closed:
+            for (detail::Envelope* e = newest; e != nullptr;) {
+                detail::Envelope* next = e == oldest ? nullptr : e->next;
+                trace({TraceKind::drop, e->from, out.to, e->seq, nullptr, "noproc"});
+                dispose(e);
+                e = next;
+            }
+            break;
     }
 }
 
@@ -761,22 +876,29 @@ detail::Proc* ThreadScheduler::acquire(Pid pid) {
     if (index == 0 || (index >> segment_bits) >= max_segments) {
         return nullptr;
     }
-    const bool outside = current() == nullptr;
-    if (outside) {
-        outside_readers_.fetch_add(1, std::memory_order_seq_cst);
+    if (current() != nullptr) {
+        return lookup(pid);
+    }
+    outside_readers_.fetch_add(1, std::memory_order_seq_cst);
+    detail::Proc* proc = lookup(pid);
+    if (proc == nullptr) {
+        outside_readers_.fetch_sub(1, std::memory_order_release);
+    }
+    return proc;
+}
+
+// A worker needs no pin: what it looks up stays valid until its next quiescent point.
+inline detail::Proc* ThreadScheduler::lookup(Pid pid) const {
+    const auto index = static_cast<std::uint32_t>(pid.id);
+    if (index == 0 || (index >> segment_bits) >= max_segments) {
+        return nullptr;
     }
     detail::Proc* proc = nullptr;
     if (Slot* segment = segments_[index >> segment_bits].load(std::memory_order_acquire)) {
         // seq_cst pairs with remove(): a worker back from parking sees the slot emptied.
         proc = segment[index & (segment_size - 1)].proc.load(std::memory_order_seq_cst);
     }
-    if (proc == nullptr || proc->pid() != pid) {
-        if (outside) {
-            outside_readers_.fetch_sub(1, std::memory_order_release);
-        }
-        return nullptr;
-    }
-    return proc;
+    return proc != nullptr && proc->pid() == pid ? proc : nullptr;
 }
 
 void ThreadScheduler::unpin(detail::Proc* /*proc*/) noexcept {

@@ -92,6 +92,84 @@ TEST(ThreadTimers, TimersCancelledFromAnyWorkerNeverFireAndLeaveTheRunIdle) {
     EXPECT_EQ(c.fired.load(), 0);
 }
 
+// -- Many senders, one receiver ---------------------------------------------------------------
+
+struct Numbered {
+    int sender;
+    int n;
+};
+
+Process numbered_sender(Self self, Pid to, int sender, int count) {
+    for (int n = 0; n < count; ++n) {
+        self.send(to, Numbered{sender, n});
+    }
+    self.exit(ExitReason::error("done"));  // Not normal: the monitor's DOWN says so too.
+    co_return;
+}
+
+struct FanInCheck {
+    std::vector<int> next;  // By sender: the number its next message must carry.
+    int out_of_order = 0;   // Messages that came before an earlier one of their sender.
+    int early_ends = 0;     // EXITs or DOWNs that came before all of their sender's messages.
+    int ends = 0;
+};
+
+Process numbered_receiver(Self self, int senders, int count, FanInCheck* check) {
+    self.trap_exit(true);
+    check->next.assign(static_cast<std::size_t>(senders), 0);
+    std::vector<Pid> pids;
+    for (int i = 0; i < senders; ++i) {
+        // Half linked (their end is an EXIT), half monitored (a DOWN).
+        pids.push_back(i % 2 == 0 ? self.spawn_link(numbered_sender, self.pid(), i, count)
+                                  : self.spawn_monitor(numbered_sender, self.pid(), i, count).first);
+    }
+    auto sender_of = [&](Pid pid) {
+        for (std::size_t i = 0; i < pids.size(); ++i) {
+            if (pids[i] == pid) {
+                return i;
+            }
+        }
+        return pids.size();
+    };
+    auto ended = [&](Pid pid) {
+        const std::size_t i = sender_of(pid);
+        if (i == pids.size() || check->next[i] != count) {
+            ++check->early_ends;
+        }
+        ++check->ends;
+    };
+    while (check->ends < senders) {
+        co_await self.receive(
+            [&](Numbered m) {
+                int& next = check->next[static_cast<std::size_t>(m.sender)];
+                if (m.n != next) {
+                    ++check->out_of_order;
+                }
+                next = m.n + 1;
+            },
+            [&](ExitMsg x) { ended(x.from); }, [&](DownMsg d) { ended(d.pid); });
+    }
+}
+
+// A fan-in on more workers than cores, where senders find the receiver's inbox contended and
+// push their messages in chains (ThreadScheduler::push_concurrent): each sender's messages still
+// arrive in the order it sent them, and all of them before its EXIT or DOWN (otp-semantics
+// §1.1: signals between two processes keep their order).
+TEST(ThreadFanIn, EachSendersMessagesArriveInOrderAndBeforeItsEnd) {
+    ThreadScheduler sched(ThreadConfig{.workers = 4});
+    FanInCheck check;
+    constexpr int senders = 200;
+    constexpr int count = 500;
+    sched.spawn(numbered_receiver, senders, count, &check);
+    ASSERT_TRUE(sched.run_until_idle_for(60s));
+    EXPECT_EQ(check.ends, senders);
+    EXPECT_EQ(check.out_of_order, 0);
+    EXPECT_EQ(check.early_ends, 0);
+    for (int i = 0; i < senders; ++i) {
+        EXPECT_EQ(check.next[static_cast<std::size_t>(i)], count) << "sender " << i;
+    }
+}
+
 Process note_pid(Self self, std::vector<Pid>* out, std::atomic<int>* done) {
     (*out)[static_cast<std::size_t>(done->fetch_add(1))] = self.pid();
     co_return;

@@ -286,7 +286,9 @@ public:
                e->kind == SignalKind::monitor || e->kind == SignalKind::demonitor;
     }
 
-    Push push(Envelope* e) noexcept {
+    /// Pushes one envelope. Sets `*contended` (if given) when another thread changed the inbox
+    /// between this push's read and its compare-and-swap.
+    Push push(Envelope* e, bool* contended = nullptr) noexcept {
         const bool is_quiet = quiet(e);
         std::uintptr_t old = bits(head_.load(std::memory_order_relaxed));
         for (;;) {
@@ -299,6 +301,27 @@ public:
             if (head_.compare_exchange_weak(expected, from_bits(next), std::memory_order_release,
                                             std::memory_order_relaxed)) {
                 return woke_by(old, next);
+            }
+            if (contended != nullptr && bits(expected) != old) {
+                *contended = true;
+            }
+            old = bits(expected);
+        }
+    }
+
+    /// Pushes messages linked newest first through `next`, from `newest` to `oldest`, with one
+    /// compare-and-swap, as if one by one, oldest first. Not for quiet signals.
+    Push push_chain(Envelope* newest, Envelope* oldest) noexcept {
+        std::uintptr_t old = bits(head_.load(std::memory_order_relaxed));
+        for (;;) {
+            if (old == closed_bits) {
+                return Push::closed;
+            }
+            oldest->next = list_of(old);
+            Envelope* expected = from_bits(old);
+            if (head_.compare_exchange_weak(expected, newest, std::memory_order_release,
+                                            std::memory_order_relaxed)) {
+                return woke_by(old, bits(newest));
             }
             old = bits(expected);
         }

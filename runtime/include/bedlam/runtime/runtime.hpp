@@ -183,6 +183,19 @@ protected:
     }
     /// release() on a multi-threaded runtime.
     virtual void unpin(detail::Proc* /*proc*/) noexcept {}
+    /// push() on a multi-threaded runtime, which may hold messages back to push several with
+    /// one compare-and-swap (ThreadScheduler: a contended receiver). Defaults to push()'s
+    /// single-threaded steps.
+    virtual bool push_concurrent(Pid to, detail::Envelope* e) {
+        detail::Proc* proc = acquire(to);
+        const bool pushed = push_acquired(proc, to, e);
+        if (proc != nullptr) {
+            release(proc);
+        }
+        return pushed;
+    }
+    /// Pushes what push_concurrent held back, before a signal that takes another path.
+    virtual void flush_sends() {}
     /// trace() on a multi-threaded runtime: events come from every worker at once.
     virtual void record_shared(const TraceEvent& /*event*/) {}
     /// After set_interposer: a scheduler that runs the interposer's timed actions on a thread of
@@ -219,6 +232,8 @@ private:
                      MonitorRef* ref_out);
     /// push() for a process already acquired (nullptr: not alive); does not release it.
     bool push_acquired(detail::Proc* proc, Pid to, detail::Envelope* e);
+    /// push() on a single-threaded runtime.
+    bool push_single(Pid to, detail::Envelope* e);
 
     const bool single_threaded_;
     std::uint32_t receive_budget_ = 64;
@@ -256,6 +271,11 @@ private:
         return false;
     }
     return true;
+}
+
+// Inline, so that a send reaches the scheduler's push with one call, saving no registers.
+inline bool Runtime::push(Pid to, detail::Envelope* e) {
+    return single_threaded_ ? push_single(to, e) : push_concurrent(to, e);
 }
 
 // -- Self's templates ------------------------------------------------------------------------------

@@ -89,6 +89,8 @@ protected:
     void schedule(detail::Proc* proc) override;
     void record_shared(const TraceEvent& event) override;
     void interposer_changed() noexcept override;
+    bool push_concurrent(Pid to, detail::Envelope* e) override;
+    void flush_sends() override;
 
 private:
     struct Worker;
@@ -106,6 +108,9 @@ private:
     void worker_loop(Worker& w);
     detail::Proc* find_work(Worker& w, std::uint32_t tick);
     void run(Worker& w, detail::Proc* proc);
+    void flush_outbox(Worker& w);
+    /// acquire() on a worker: the process, or nullptr.
+    detail::Proc* lookup(Pid pid) const;
     bool spin(Worker& w);
     bool watch_steps(Worker& w, bool compare);
     bool park(Worker& w);
