@@ -16,6 +16,9 @@
 //   that queues stealable work wakes a parked one. While any worker is busy, parked ones wake
 //   every millisecond to look for work that waited all that time.
 // - A process completes at most Runtime::receive_budget() receives per turn (BEAM's reductions).
+// - A step that finds a receiver's inbox contended by another core (its compare-and-swap lost)
+//   sends the rest of its messages to that receiver as chains of up to 64, one compare-and-swap
+//   each, pushed before any other signal to it and when the step ends (push_concurrent).
 // - Timers live in a heap per worker: a process's timer goes to the worker it runs on, which
 //   fires it between steps and parks no later than its first deadline. Arming and cancelling
 //   take one rarely contended lock and wake no thread. Timers armed outside the workers go to a
