@@ -331,9 +331,11 @@ StepResult Proc::step() {
     // slow process pays its delay per message, not per batch.
     budget_ = std::exchange(stall_, Stall::none) == Stall::granted ? 1 : runtime_->receive_budget();
     yielded_ = false;
-    current_proc = this;
+    // Saved, not cleared: a threaded scheduler may run this step inside another process's (see
+    // ThreadScheduler::run_nested).
+    Proc* const outer = std::exchange(current_proc, this);
     resume_point_.resume();
-    current_proc = nullptr;
+    current_proc = outer;
     if (top_.done()) {
         terminate(reason_from_body());
         return StepResult::exited;

@@ -133,7 +133,11 @@ Pid Runtime::finish_spawn(detail::Proc* proc, detail::Proc* parent, SpawnOptions
             *ref_out = ref;
         }
     }
-    schedule(proc);
+    if (options.eager) {
+        schedule_eager(proc);  // May run it, and it may have exited: nothing may use proc now.
+    } else {
+        schedule(proc);
+    }
     return pid;
 }
 

@@ -95,6 +95,7 @@ struct alignas(64) ThreadScheduler::Worker {
     std::deque<Batch> retired;  // Tagged, oldest first.
     std::thread thread;
     bool in_step = false;
+    bool nested = false;  // A step is running inside the step of another process (run_nested).
     // Messages the running process sends to a receiver whose inbox it found contended, held
     // back to go in chains (see push_concurrent). `proc` was looked up in this step, so it stays
     // valid until this worker's next quiescent point.
@@ -331,10 +332,11 @@ void ThreadScheduler::run(Worker& w, detail::Proc* proc) {
     w.in_step = true;
     const detail::StepResult result = proc->step();
     w.in_step = false;
-    if (w.outbox.hot) {
-        flush_outbox(w);
-        w.outbox.hot = false;
-    }
+    finish_step(w, proc, result);
+}
+
+void ThreadScheduler::finish_step(Worker& w, detail::Proc* proc, detail::StepResult result) {
+    end_chain(w);
     if (result == detail::StepResult::runnable) {
         // It spent its budget (or could not block): to the back of the queue, where an idle
         // worker may take it (see steal_now).
@@ -343,6 +345,39 @@ void ThreadScheduler::run(Worker& w, detail::Proc* proc) {
             notify_parked();
         }
     }
+}
+
+void ThreadScheduler::end_chain(Worker& w) {
+    if (w.outbox.hot) {
+        flush_outbox(w);
+        w.outbox.hot = false;
+    }
+}
+
+bool ThreadScheduler::can_nest(const Worker* w) const noexcept {
+    return w != nullptr && w->in_step && !w->nested && interposer() == nullptr;
+}
+
+// Runs one step of `proc`, which the caller owns (it woke or spawned it), inside the step that is
+// running: as if it had been scheduled next and the running process preempted meanwhile, which
+// a machine with one more idle core could have done. One level deep only, so the stack stays
+// bounded; the running process cannot be `proc` (it is not blocked), and nothing it is in the
+// middle of is touched, since a process's tables change only in its own step. The held-back
+// chain of messages goes first, as before anything else runs.
+void ThreadScheduler::run_nested(Worker& w, detail::Proc* proc) {
+    end_chain(w);
+    w.nested = true;
+    const detail::StepResult result = proc->step();
+    w.nested = false;
+    finish_step(w, proc, result);
+}
+
+void ThreadScheduler::schedule_eager(detail::Proc* proc) {
+    if (Worker* w = current(); can_nest(w)) {
+        run_nested(*w, proc);
+        return;
+    }
+    schedule(proc);
 }
 
 // Many senders on several cores sending to one receiver (a fan-in, a logger, a shared server)
@@ -384,8 +419,16 @@ bool ThreadScheduler::push_concurrent(Pid to, detail::Envelope* e) {
     // Read before the push: from then on the receiver may take the envelope and free it.
     const bool chainable = message && e->from != to;
     bool contended = false;
+    const bool exit_signal = e->kind == detail::SignalKind::exit;
     const detail::Inbox::Push result = proc->inbox().push(e, &contended);
     if (result == detail::Inbox::Push::woke) {
+        // Woken, it is ours to run. An exit it does not trap ends it: cheaper done now than
+        // after two context switches, and the sender (a supervisor stopping children) usually
+        // waits for its DOWN next.
+        if (exit_signal && can_nest(w) && !proc->trap_exit()) {
+            run_nested(*w, proc);
+            return true;
+        }
         schedule(proc);
     }
     if (w == nullptr) {
@@ -406,9 +449,8 @@ bool ThreadScheduler::push_concurrent(Pid to, detail::Envelope* e) {
 }
 
 void ThreadScheduler::flush_sends() {
-    if (Worker* w = current(); w != nullptr && w->outbox.hot) {
-        flush_outbox(*w);
-        w->outbox.hot = false;
+    if (Worker* w = current(); w != nullptr) {
+        end_chain(*w);
     }
 }
 

@@ -1,11 +1,12 @@
 // What only the threaded scheduler has: per-worker timer heaps (a timer is armed on the worker
 // its process runs on, may be cancelled from any other, and must keep the run busy until it
-// fires or goes), and the worker limit. The scheduler-independent rules run on it in the
+// fires or goes), nested steps, and the worker limit. The scheduler-independent rules run on it in the
 // parameterised suites (kAllSchedulers).
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -193,6 +194,110 @@ TEST(ThreadPids, PrintAsSlotAndReuseCount) {
         EXPECT_EQ(text, "<0." + std::to_string(pid.id & 0xffff'ffffU) + "." +
                             std::to_string(pid.id >> 32U) + ">");
         EXPECT_LE(text.size(), std::string("<0.4096.1>").size()) << text;  // Small numbers.
+    }
+}
+
+// -- Nested steps (ThreadScheduler::run_nested) ----------------------------------------------------
+
+struct Ready {
+    Pid pid;
+};
+struct Hello {
+    int from;
+};
+
+/// Tells `parent` it is about to block, then waits for nothing; with `trap`, it traps exits and
+/// tells `parent` of each EXIT it takes.
+Process blocker(Self self, Pid parent, bool trap) {
+    self.trap_exit(trap);
+    self.send(parent, Ready{self.pid()});
+    for (;;) {
+        ExitMsg x = co_await self.receive<ExitMsg>();
+        self.send(parent, Hello{static_cast<int>(x.from == parent)});
+    }
+}
+
+struct NestingSeen {
+    bool down_at_once = false;     // The DOWN was in before the sender's next receive waited.
+    bool trapped_at_once = false;  // The trapping process's reply was in as early.
+    bool trapped_later = false;    // ...or came once the sender waited.
+};
+
+Process exit_sender(Self self, NestingSeen* seen) {
+    // One worker: a process runs only when the one before it has ended its step, so each
+    // blocker has blocked by the time its Ready is taken.
+    const auto [plain, ref] = self.spawn_monitor(blocker, self.pid(), false);
+    co_await self.receive<Ready>();
+    self.exit(plain, ExitReason::shutdown());
+    const std::optional<DownMsg> down = co_await self.receive_for<DownMsg>(Duration::zero());
+    seen->down_at_once = down.has_value() && down->ref == ref;
+
+    const Pid trapping = self.spawn(blocker, self.pid(), true);
+    co_await self.receive<Ready>();
+    self.exit(trapping, ExitReason::shutdown());
+    seen->trapped_at_once = (co_await self.receive_for<Hello>(Duration::zero())).has_value();
+    seen->trapped_later = (co_await self.receive_for<Hello>(10s)).has_value();
+    self.exit(trapping, ExitReason::kill());
+}
+
+// An exit signal that wakes a process which does not trap exits ends it inside the sender's
+// step: its DOWN is in before the sender's next receive. A trapping process is queued as usual,
+// so its handler never runs inside another process's step.
+TEST(ThreadNesting, AnUntrappedExitEndsTheBlockedProcessWithinTheSendersStep) {
+    ThreadScheduler sched(ThreadConfig{.workers = 1});
+    NestingSeen seen;
+    sched.spawn(exit_sender, &seen);
+    ASSERT_TRUE(sched.run_until_idle_for(30s));
+    EXPECT_TRUE(seen.down_at_once);
+    EXPECT_FALSE(seen.trapped_at_once);
+    EXPECT_TRUE(seen.trapped_later);
+    EXPECT_EQ(sched.process_count(), 0U);
+}
+
+Process greeter(Self self, Pid parent, int depth, bool eager) {
+    self.send(parent, Hello{depth});
+    if (depth == 1) {
+        // Spawned by a step that is itself nested: queued, not run one level deeper.
+        self.spawn_opt(SpawnOptions{.eager = eager}, greeter, parent, 2, eager);
+        self.send(parent, Hello{-1});  // Before the grandchild's Hello, unless that ran first.
+    }
+    co_return;
+}
+
+struct EagerSeen {
+    std::vector<int> at_once;  // Hellos in before the spawner's first receive waited.
+    std::vector<int> all;
+};
+
+Process eager_spawner(Self self, bool eager, EagerSeen* seen) {
+    self.spawn_opt(SpawnOptions{.eager = eager}, greeter, self.pid(), 1, eager);
+    for (;;) {
+        const std::optional<Hello> h = co_await self.receive_for<Hello>(Duration::zero());
+        if (!h) {
+            break;
+        }
+        seen->at_once.push_back(h->from);
+    }
+    seen->all = seen->at_once;
+    while (seen->all.size() < 3) {
+        seen->all.push_back((co_await self.receive<Hello>()).from);
+    }
+}
+
+// SpawnOptions::eager runs the new process's first step before spawn returns (start_link uses
+// it: the starter waits for init next), one level deep: what that step spawns eagerly is queued.
+TEST(ThreadNesting, AnEagerSpawnRunsTheFirstStepBeforeSpawnReturnsOneLevelDeep) {
+    for (const bool eager : {true, false}) {
+        ThreadScheduler sched(ThreadConfig{.workers = 1});
+        EagerSeen seen;
+        sched.spawn(eager_spawner, eager, &seen);
+        ASSERT_TRUE(sched.run_until_idle_for(30s));
+        if (eager) {
+            EXPECT_EQ(seen.at_once, (std::vector<int>{1, -1}));
+        } else {
+            EXPECT_TRUE(seen.at_once.empty());
+        }
+        EXPECT_EQ(seen.all, (std::vector<int>{1, -1, 2})) << "eager " << eager;
     }
 }
 

@@ -638,6 +638,11 @@ struct SpawnOptions {
     bool link = false;
     bool monitor = false;
     ProcessKind kind = ProcessKind::process;
+    /// The spawner is about to wait for the new process (a start_link waiting for init): a
+    /// threaded scheduler may run the new process's first step at once, on the spawner's thread,
+    /// instead of queueing it. The simulator ignores it; no one can tell the difference but the
+    /// clock.
+    bool eager = false;
 };
 
 /// Options for demonitor (otp-semantics §2.3).

@@ -207,6 +207,8 @@ protected:
     virtual void insert(detail::Proc* proc) = 0;
     /// Makes a process runnable. Called once per transition out of blocked, and at spawn.
     virtual void schedule(detail::Proc* proc) = 0;
+    /// A new process spawned with SpawnOptions::eager: schedules it, or runs its first step now.
+    virtual void schedule_eager(detail::Proc* proc) { schedule(proc); }
 
     std::uint64_t new_seq() noexcept { return next(next_seq_); }
     std::uint64_t new_timer_id() noexcept {

@@ -339,7 +339,11 @@ template <typename Impl, typename... Args>
 Async<StartResult> start_server(Self self, StartOptions options, Args... args) {
     static_assert(std::is_base_of_v<Server, Impl>, "a server implementation derives from Server");
     const MonitorRef ack = self.runtime().new_ref();
-    const SpawnOptions spawn{.link = options.link, .kind = detail::process_kind_of<Impl>()};
+    // Eager: it waits for init next. Not under a start time-out, which must be able to cut a
+    // long init short.
+    const SpawnOptions spawn{.link = options.link,
+                             .kind = detail::process_kind_of<Impl>(),
+                             .eager = options.timeout == infinity};
     const Pid child = self.spawn_opt(spawn, &detail::server_body<Impl, Args...>, self.pid(), ack,
                                      std::move(options.name), std::move(options.via),
                                      std::move(args)...)

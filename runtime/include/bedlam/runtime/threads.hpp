@@ -19,6 +19,10 @@
 // - A step that finds a receiver's inbox contended by another core (its compare-and-swap lost)
 //   sends the rest of its messages to that receiver as chains of up to 64, one compare-and-swap
 //   each, pushed before any other signal to it and when the step ends (push_concurrent).
+// - A step that wakes a process only to end it (an exit signal to a process that does not trap
+//   exits) or that starts a server and waits for its init runs that process's step itself, at
+//   once, nested in its own (run_nested): a supervisor stopping and starting a hundred children
+//   does it in one turn instead of four context switches a child.
 // - Timers live in a heap per worker: a process's timer goes to the worker it runs on, which
 //   fires it between steps and parks no later than its first deadline. Arming and cancelling
 //   take one rarely contended lock and wake no thread. Timers armed outside the workers go to a
@@ -90,6 +94,7 @@ protected:
     std::uint64_t new_pid_id() override;
     void insert(detail::Proc* proc) override;
     void schedule(detail::Proc* proc) override;
+    void schedule_eager(detail::Proc* proc) override;
     void record_shared(const TraceEvent& event) override;
     void interposer_changed() noexcept override;
     bool push_concurrent(Pid to, detail::Envelope* e) override;
@@ -111,6 +116,13 @@ private:
     void worker_loop(Worker& w);
     detail::Proc* find_work(Worker& w, std::uint32_t tick);
     void run(Worker& w, detail::Proc* proc);
+    /// After a step: pushes the held-back chain, and queues the process if it is still runnable.
+    void finish_step(Worker& w, detail::Proc* proc, detail::StepResult result);
+    /// Pushes the held-back chain, if any, and stops holding messages back.
+    void end_chain(Worker& w);
+    /// Whether the running step may run another process's step inside it (run_nested).
+    [[nodiscard]] bool can_nest(const Worker* w) const noexcept;
+    void run_nested(Worker& w, detail::Proc* proc);
     void flush_outbox(Worker& w);
     /// acquire() on a worker: the process, or nullptr.
     detail::Proc* lookup(Pid pid) const;
