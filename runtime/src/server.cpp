@@ -183,11 +183,11 @@ Async<StartResult> await_start(Self self, Pid child, MonitorRef ack, bool linked
     bool timed_out = false;
     auto is_down = [watch](const DownMsg& d) { return watch.valid() && d.ref == watch; };
     auto is_exit = [by_link, child](const ExitMsg& x) { return by_link && x.from == child; };
-    auto take_down = [&](DownMsg d) { down = std::move(d.reason); };
-    auto take_exit = [&](ExitMsg x) { down = std::move(x.reason); };
+    auto take_down = [&](DownMsg& d) { down = std::move(d.reason); };
+    auto take_exit = [&](ExitMsg& x) { down = std::move(x.reason); };
     co_await self
         .receive(when([ack](const InitAck& a) { return a.ref == ack; },
-                      [&](InitAck a) { result = std::move(a.result); }),
+                      [&](InitAck& a) { result = std::move(a.result); }),
                  when(is_down, take_down), when(is_exit, take_exit))
         .after(timeout, [&] { timed_out = true; });
     if (timed_out) {

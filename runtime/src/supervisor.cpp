@@ -219,7 +219,7 @@ Async<void> SupervisorServer::shut_down(Self self, ChildIt it) {
     auto wait_down = [&](Duration limit) {
         return self
             .receive(when([ref](const DownMsg& d) { return d.ref == ref; },
-                          [](DownMsg /*d*/) { return true; }))
+                          [](const DownMsg& /*d*/) { return true; }))
             .after(limit, [] { return false; });
     };
     const Shutdown how = it->spec.shutdown();
@@ -244,7 +244,8 @@ Async<void> SupervisorServer::shut_down(Self self, ChildIt it) {
             break;
     }
     self.unlink(pid);
-    co_await self.receive(when([pid](const ExitMsg& m) { return m.from == pid; }, [](ExitMsg) {}))
+    co_await self
+        .receive(when([pid](const ExitMsg& m) { return m.from == pid; }, [](const ExitMsg&) {}))
         .after(Duration::zero(), [] {});
 }
 
@@ -555,7 +556,7 @@ Async<SupReply> SupervisorServer::do_start_child(Self self, ChildSpec spec, Any 
     const StartResult r = co_await start(self, it);
     switch (r.kind) {
         case StartResult::Kind::ok:
-            co_return SupReply{SupError::none, r.pid, r.info, {}};
+            co_return SupReply{SupError::none, r.pid, r.info.value_or(std::string()), {}};
         case StartResult::Kind::ignore:
             // Rule 12: kept as undefined, unless temporary or simple_one_for_one.
             if (simple() || it->spec.restart() == Restart::temporary) {
@@ -634,8 +635,8 @@ Async<SupReply> SupervisorServer::do_restart_child(Self self, const std::string&
     if (r.kind == StartResult::Kind::error) {
         co_return SupReply{SupError::start_failed, {}, {}, r.reason};
     }
-    co_return SupReply{SupError::none, r.ok() ? r.pid : Pid{}, r.ok() ? r.info : std::string(),
-                       {}};
+    co_return SupReply{SupError::none, r.ok() ? r.pid : Pid{},
+                       r.ok() ? r.info.value_or(std::string()) : std::string(), {}};
 }
 
 SupReply SupervisorServer::do_delete_child(const std::string& id) {

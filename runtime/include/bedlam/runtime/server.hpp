@@ -242,7 +242,9 @@ struct StartResult {
     bool already_started = false;
     /// A supervisor child's start function may return `{ok, Pid, Info}`: Info, as text, is
     /// passed back by start_child and restart_child (§3.3, supervisor_SUITE extra_return).
-    std::string info{};
+    /// Optional rather than empty: a result is moved through every layer of a start, and an
+    /// empty std::optional moves for nothing where an empty std::string costs a memcpy call.
+    std::optional<std::string> info{};
 
     [[nodiscard]] bool ok() const noexcept { return kind == Kind::ok; }
 };
@@ -332,23 +334,34 @@ constexpr ProcessKind process_kind_of() {
 
 }  // namespace detail
 
-/// Starts a server process running `Impl(args...)` and waits until its init has returned
-/// (gen_server:start_link/start). A server that fails to start has exited when this returns, and
-/// a trapping caller's `{'EXIT', Pid, _}` from it has been consumed (OTP 26+).
+namespace detail {
+
+/// start_server's work without a coroutine frame of its own: spawns now and returns the wait for
+/// init. For callers that await it at once (a supervisor's start function, start_server).
 template <typename Impl, typename... Args>
-Async<StartResult> start_server(Self self, StartOptions options, Args... args) {
+Async<StartResult> spawn_server(Self self, StartOptions options, Args... args) {
     static_assert(std::is_base_of_v<Server, Impl>, "a server implementation derives from Server");
     const MonitorRef ack = self.runtime().new_ref();
     // Eager: it waits for init next. Not under a start time-out, which must be able to cut a
     // long init short.
     const SpawnOptions spawn{.link = options.link,
-                             .kind = detail::process_kind_of<Impl>(),
+                             .kind = process_kind_of<Impl>(),
                              .eager = options.timeout == infinity};
-    const Pid child = self.spawn_opt(spawn, &detail::server_body<Impl, Args...>, self.pid(), ack,
+    const Pid child = self.spawn_opt(spawn, &server_body<Impl, Args...>, self.pid(), ack,
                                      std::move(options.name), std::move(options.via),
                                      std::move(args)...)
                           .first;
-    co_return co_await detail::await_start(self, child, ack, options.link, options.timeout);
+    return await_start(self, child, ack, options.link, options.timeout);
+}
+
+}  // namespace detail
+
+/// Starts a server process running `Impl(args...)` and waits until its init has returned
+/// (gen_server:start_link/start). A server that fails to start has exited when this returns, and
+/// a trapping caller's `{'EXIT', Pid, _}` from it has been consumed (OTP 26+).
+template <typename Impl, typename... Args>
+Async<StartResult> start_server(Self self, StartOptions options, Args... args) {
+    co_return co_await detail::spawn_server<Impl>(self, std::move(options), std::move(args)...);
 }
 
 template <typename Impl, typename... Args>

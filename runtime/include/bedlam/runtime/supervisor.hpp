@@ -62,7 +62,8 @@ public:
     template <typename Impl, typename... Args>
     static ChildSpec server(std::string id, Args... args) {
         return ChildSpec(std::move(id), [args...](Self self, const Any& /*extra*/) {
-            return start_link<Impl>(self, args...);
+            // start_link, minus a frame: the supervisor awaits it at once.
+            return detail::spawn_server<Impl>(self, StartOptions{}, args...);
         });
     }
 

@@ -69,14 +69,14 @@ public:
 
     ExitReason() = default;  // normal
 
-    static ExitReason normal() { return ExitReason(Kind::normal, {}); }
-    static ExitReason shutdown() { return ExitReason(Kind::shutdown, {}); }
+    static ExitReason normal() noexcept { return ExitReason(Kind::normal); }
+    static ExitReason shutdown() noexcept { return ExitReason(Kind::shutdown); }
     static ExitReason shutdown(std::string term) {
         return ExitReason(Kind::shutdown_term, std::move(term));
     }
-    static ExitReason killed() { return ExitReason(Kind::killed, {}); }
-    static ExitReason kill() { return ExitReason(Kind::kill, {}); }
-    static ExitReason noproc() { return ExitReason(Kind::noproc, {}); }
+    static ExitReason killed() noexcept { return ExitReason(Kind::killed); }
+    static ExitReason kill() noexcept { return ExitReason(Kind::kill); }
+    static ExitReason noproc() noexcept { return ExitReason(Kind::noproc); }
     /// Any other reason: an error term, e.g. error("badarith").
     static ExitReason error(std::string term) { return ExitReason(Kind::error, std::move(term)); }
 
@@ -104,6 +104,7 @@ public:
     }
 
 private:
+    explicit ExitReason(Kind kind) noexcept : kind_(kind) {}
     ExitReason(Kind kind, std::string term)
         : kind_(kind),
           term_(term.empty() ? nullptr : std::make_shared<const std::string>(std::move(term))) {}
