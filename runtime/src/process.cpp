@@ -299,7 +299,7 @@ StepResult Proc::step() {
         }
         receiving_ = false;
         if (timer_.valid()) {
-            runtime_->cancel_timer(timer_);
+            runtime_->drop_timer(timer_);
             timer_ = {};
         }
     }
@@ -388,7 +388,7 @@ void Proc::terminate(ExitReason reason) {
     dead_ = true;
     receiving_ = false;
     if (timer_.valid()) {
-        runtime_->cancel_timer(timer_);
+        runtime_->drop_timer(timer_);
         timer_ = {};
     }
     if (top_) {
@@ -497,6 +497,11 @@ void Self::unlink(Pid pid) const {
     }
     runtime().trace({TraceKind::unlink, me, pid});
     runtime().send_signal(pid, detail::make_signal(runtime(), detail::SignalKind::unlink, me));
+}
+
+void Self::unlink_flush(Pid pid) const {
+    unlink(pid);
+    proc_->flush_exit(pid);
 }
 
 void Self::exit(Pid pid, const ExitReason& reason) const {

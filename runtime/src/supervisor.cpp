@@ -206,7 +206,7 @@ Async<StartResult> SupervisorServer::start(Self self, ChildIt it) {
 }
 
 // Rule 7, as OTP's supervisor:shutdown/1: monitor, then brutal_kill, shutdown with a time-out
-// and then kill, or shutdown and wait forever; only once the DOWN is in, unlink and take the
+// and then kill, or shutdown and wait forever; only once the DOWN is in, unlink and drop the
 // EXIT the child sent (unlink_flush). The link stays until the child is dead, so a supervisor
 // killed while it waits (a fault can strike at any suspension) still takes the child with it.
 Async<void> SupervisorServer::shut_down(Self self, ChildIt it) {
@@ -243,10 +243,9 @@ Async<void> SupervisorServer::shut_down(Self self, ChildIt it) {
             co_await wait_down(infinity);
             break;
     }
-    self.unlink(pid);
-    co_await self
-        .receive(when([pid](const ExitMsg& m) { return m.from == pid; }, [](const ExitMsg&) {}))
-        .after(Duration::zero(), [] {});
+    // A dying process sends its EXITs before its DOWNs, so the EXIT, if any, came in with the
+    // DOWN or before it.
+    self.unlink_flush(pid);
 }
 
 Async<void> SupervisorServer::shut_down_from(Self self, ChildIt first, bool remove_temporary) {

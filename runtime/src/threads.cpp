@@ -1142,7 +1142,7 @@ TimerRef ThreadScheduler::start_timer(Ticks delay, Pid target, detail::Envelope*
     return tag(ref, outside_queue);
 }
 
-std::optional<Ticks> ThreadScheduler::cancel_timer(TimerRef ref) {
+std::optional<detail::TimerQueue::Timer> ThreadScheduler::take_timer(TimerRef ref) {
     const std::uint64_t queue = ref.id & outside_queue;
     const TimerRef queue_ref{ref.id >> queue_bits};
     std::optional<detail::TimerQueue::Timer> timer;
@@ -1165,11 +1165,20 @@ std::optional<Ticks> ThreadScheduler::cancel_timer(TimerRef ref) {
             notify_if_idle();  // Only a worker's cancel can leave the run busy.
         }
     }
+    if (timer) {
+        dispose(timer->envelope);
+    }
+    return timer;
+}
+
+std::optional<Ticks> ThreadScheduler::cancel_timer(TimerRef ref) {
+    const std::optional<detail::TimerQueue::Timer> timer = take_timer(ref);
     if (!timer) {
         return std::nullopt;
     }
-    dispose(timer->envelope);
     return std::max<Ticks>(0, timer->deadline - now());
 }
+
+void ThreadScheduler::drop_timer(TimerRef ref) { static_cast<void>(take_timer(ref)); }
 
 }  // namespace bedlam

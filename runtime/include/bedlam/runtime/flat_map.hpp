@@ -28,16 +28,11 @@ public:
     FlatMap64() = default;
     FlatMap64(const FlatMap64&) = delete;
     FlatMap64& operator=(const FlatMap64&) = delete;
-    FlatMap64(FlatMap64&& other) noexcept
-        : slots_(std::exchange(other.slots_, nullptr)),
-          capacity_(std::exchange(other.capacity_, 0)),
-          size_(std::exchange(other.size_, 0)) {}
+    FlatMap64(FlatMap64&& other) noexcept { take(other); }
     FlatMap64& operator=(FlatMap64&& other) noexcept {
         if (this != &other) {
             release();
-            slots_ = std::exchange(other.slots_, nullptr);
-            capacity_ = std::exchange(other.capacity_, 0);
-            size_ = std::exchange(other.size_, 0);
+            take(other);
         }
         return *this;
     }
@@ -157,7 +152,10 @@ private:
         V value;
     };
     static constexpr std::uint32_t npos = ~std::uint32_t{0};
-    static constexpr std::uint32_t min_capacity = 4;
+    /// The first capacity, held in the map itself: one entry (growth comes at three quarters).
+    /// Most maps hold one (a worker's link to its supervisor, the supervisor's monitor during a
+    /// shutdown), and then cost no allocation.
+    static constexpr std::uint32_t inline_capacity = 2;
 
     [[nodiscard]] std::uint32_t home(std::uint64_t key) const noexcept {
         std::uint64_t h = key * 0x9e3779b97f4a7c15ULL;
@@ -182,8 +180,10 @@ private:
     void grow() {
         const std::uint32_t old_capacity = capacity_;
         Slot* old = slots_;
-        capacity_ = old_capacity == 0 ? min_capacity : old_capacity * 2;
-        slots_ = static_cast<Slot*>(pool_allocate(sizeof(Slot) * capacity_));
+        capacity_ = old_capacity == 0 ? inline_capacity : old_capacity * 2;
+        slots_ = capacity_ == inline_capacity
+                     ? inline_
+                     : static_cast<Slot*>(pool_allocate(sizeof(Slot) * capacity_));
         std::memset(static_cast<void*>(slots_), 0, sizeof(Slot) * capacity_);
         size_ = 0;
         for (std::uint32_t i = 0; i < old_capacity; ++i) {
@@ -191,20 +191,36 @@ private:
                 insert(old[i].key, old[i].value);
             }
         }
-        if (old != nullptr) {
+        if (old != nullptr && old != inline_) {
             pool_deallocate(old, sizeof(Slot) * old_capacity);
         }
     }
 
     void release() noexcept {
-        if (slots_ != nullptr) {
+        if (slots_ != nullptr && slots_ != inline_) {
             pool_deallocate(slots_, sizeof(Slot) * capacity_);
-            slots_ = nullptr;
         }
+        slots_ = nullptr;
         capacity_ = 0;
         size_ = 0;
     }
 
+    // Leaves `other` empty.
+    void take(FlatMap64& other) noexcept {
+        if (other.slots_ == other.inline_) {
+            std::memcpy(static_cast<void*>(inline_), other.inline_, sizeof(inline_));
+            slots_ = inline_;
+        } else {
+            slots_ = other.slots_;
+        }
+        capacity_ = other.capacity_;
+        size_ = other.size_;
+        other.slots_ = nullptr;
+        other.capacity_ = 0;
+        other.size_ = 0;
+    }
+
+    Slot inline_[inline_capacity];  // Uninitialised until used (grow clears it).
     Slot* slots_ = nullptr;
     std::uint32_t capacity_ = 0;  // 0 or a power of two.
     std::uint32_t size_ = 0;

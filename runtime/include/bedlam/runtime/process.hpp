@@ -727,6 +727,10 @@ public:
     void link(Pid pid) const;
     /// Removes the link, if any. No exit signal from it has effect afterwards (§1.7).
     void unlink(Pid pid) const;
+    /// unlink(pid), then drops one `{'EXIT', pid, _}` already in the mailbox, without a receive:
+    /// OTP's supervisor's unlink_flush once a DOWN from `pid` is in. Only the mailbox is looked
+    /// at, so use it after taking a signal `pid` sent after its EXIT (its DOWN).
+    void unlink_flush(Pid pid) const;
     /// Sets trap_exit and returns the previous value.
     bool trap_exit(bool on) const noexcept { return proc_->set_trap_exit(on); }
     [[nodiscard]] bool trapping_exits() const noexcept { return proc_->trap_exit(); }

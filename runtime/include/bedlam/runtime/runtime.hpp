@@ -165,6 +165,9 @@ public:
     virtual TimerRef start_timer(Ticks delay, Pid target, detail::Envelope* e, bool as_send) = 0;
     /// Cancels a timer; the time that was left, or nullopt if it fired or is unknown.
     virtual std::optional<Ticks> cancel_timer(TimerRef ref) = 0;
+    /// Cancels a timer when no one asks what was left (a receive time-out that a message beat):
+    /// a threaded scheduler then reads no clock.
+    virtual void drop_timer(TimerRef ref) { static_cast<void>(cancel_timer(ref)); }
     /// A process ended: drop it from the table (releasing the table's reference).
     virtual void remove(detail::Proc* proc) = 0;
     /// Releases the name `proc` holds, if any (before its link and monitor signals go, §1.8).

@@ -86,6 +86,7 @@ public:
 
     TimerRef start_timer(Ticks delay, Pid target, detail::Envelope* e, bool as_send) override;
     std::optional<Ticks> cancel_timer(TimerRef ref) override;
+    void drop_timer(TimerRef ref) override;
     void remove(detail::Proc* proc) override;
 
 protected:
@@ -116,6 +117,8 @@ private:
     void worker_loop(Worker& w);
     detail::Proc* find_work(Worker& w, std::uint32_t tick);
     void run(Worker& w, detail::Proc* proc);
+    /// Removes a pending timer and frees its envelope; the timer, or nullopt if it was gone.
+    std::optional<detail::TimerQueue::Timer> take_timer(TimerRef ref);
     /// After a step: pushes the held-back chain, and queues the process if it is still runnable.
     void finish_step(Worker& w, detail::Proc* proc, detail::StepResult result);
     /// Pushes the held-back chain, if any, and stops holding messages back.
