@@ -652,6 +652,29 @@ TEST_P(Signals, UnlinkThenFlushRemovesAQueuedExit) {
     EXPECT_EQ(events(), (Events{"flushed crash", "again no"}));
 }
 
+Process self_unlink_flush_root(Self self, Probe* probe) {
+    self.trap_exit(true);
+    const Pid p = self.spawn(puppet, self.pid(), false);
+    co_await wait_ready(self, p);
+    const MonitorRef ref = self.monitor(p);
+    self.link(p);
+    self.send(p, Die{ExitReason::error("crash")});
+    static_cast<void>(co_await wait_down(self, ref));
+    self.unlink_flush(p);  // The EXIT came in before the DOWN: it goes without a receive.
+    probe->note("exit left " + yes_no((co_await poll_exit(self, p)).has_value()));
+    self.unlink_flush(p);  // No link, no EXIT: nothing happens.
+    self.send(self.pid(), Die{ExitReason::normal()});
+    probe->note("other mail kept " +
+                yes_no((co_await self.receive_for<Die>(Duration::zero())).has_value()));
+}
+
+TEST_P(Signals, SelfUnlinkFlushDropsTheExitThatCameBeforeTheDown) {
+    // §1.7, §3.7: Self::unlink_flush, a supervisor's unlink_flush after a child's DOWN: the EXIT
+    // the child sent before its DOWN is gone from the mailbox, and nothing else is.
+    run(self_unlink_flush_root);
+    EXPECT_EQ(events(), (Events{"exit left no", "other mail kept yes"}));
+}
+
 Process unlink_race_root(Self self, Probe* probe, int rounds) {
     self.trap_exit(true);
     int flushed = 0;
