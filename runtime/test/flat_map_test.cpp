@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <utility>
 #include <vector>
 
 #include "bedlam/runtime/flat_map.hpp"
@@ -73,6 +74,38 @@ TEST(FlatMap64, IterationOrderDependsOnlyOnTheOperations) {
     const FlatMap64<std::uint64_t> b = exercise(3, 2000, 300);
     EXPECT_FALSE(a.empty());
     EXPECT_EQ(keys_in_order(a), keys_in_order(b));
+}
+
+// The first entry lives in the map itself: a move must carry it over (not a pointer into the
+// moved-from map), and the map must grow out of it and keep every entry.
+TEST(FlatMap64, MovesKeepTheEntryHeldInline) {
+    FlatMap64<std::uint64_t> one;
+    ASSERT_TRUE(one.insert(7, 70));
+    FlatMap64<std::uint64_t> moved(std::move(one));
+    EXPECT_TRUE(one.empty());  // NOLINT(bugprone-use-after-move): moved-from maps are empty.
+    EXPECT_FALSE(one.contains(7));
+    ASSERT_TRUE(one.insert(9, 90));  // Reuses its own inline slots, which `moved` must not share.
+    EXPECT_FALSE(moved.contains(9));
+    ASSERT_NE(moved.find(7), nullptr);
+    EXPECT_EQ(*moved.find(7), 70U);
+
+    FlatMap64<std::uint64_t> assigned;
+    ASSERT_TRUE(assigned.insert(1, 10));
+    assigned = std::move(moved);
+    EXPECT_FALSE(assigned.contains(1));
+    ASSERT_NE(assigned.find(7), nullptr);
+    for (std::uint64_t k = 8; k < 40; ++k) {  // Grows out of the inline slots.
+        ASSERT_TRUE(assigned.insert(k, k * 10));
+    }
+    EXPECT_EQ(assigned.size(), 33U);
+    for (std::uint64_t k = 7; k < 40; ++k) {
+        ASSERT_NE(assigned.find(k), nullptr) << k;
+        EXPECT_EQ(*assigned.find(k), k * 10);
+    }
+    FlatMap64<std::uint64_t> big(std::move(assigned));
+    EXPECT_EQ(big.size(), 33U);
+    EXPECT_TRUE(big.erase(7));
+    EXPECT_FALSE(big.contains(7));
 }
 
 }  // namespace
