@@ -278,9 +278,19 @@ Pid resolve(Self self, const ServerRef& target);
 /// Registers the new server under `via`: nullopt on success, else the start's result.
 Async<std::optional<StartResult>> register_via(Self self, std::shared_ptr<const ViaName> via);
 
+/// The name a new server registers under, if it has one: passed as one pointer, null for none,
+/// so that a nameless start moves no string through the spawn.
+struct ServerName {
+    std::string name;
+    std::shared_ptr<const ViaName> via;
+};
+
 template <typename Impl, typename... Args>
-Process server_body(Self self, Pid parent, MonitorRef ack, std::string name,
-                    std::shared_ptr<const ViaName> via, Args... args) {
+Process server_body(Self self, Pid parent, MonitorRef ack, std::unique_ptr<ServerName> naming,
+                    Args... args) {
+    const std::string name = naming ? std::move(naming->name) : std::string();
+    std::shared_ptr<const ViaName> via = naming ? std::move(naming->via) : nullptr;
+    naming.reset();
     if (!name.empty() && !self.register_name(name, self.pid())) {
         const Pid holder = self.whereis(name).value_or(Pid{});
         const std::string clash = "{already_started," + ServerRef(holder).to_string() + "}";
@@ -347,9 +357,13 @@ Async<StartResult> spawn_server(Self self, StartOptions options, Args... args) {
     const SpawnOptions spawn{.link = options.link,
                              .kind = process_kind_of<Impl>(),
                              .eager = options.timeout == infinity};
+    std::unique_ptr<ServerName> naming;
+    if (!options.name.empty() || options.via != nullptr) {
+        naming = std::make_unique<ServerName>(
+            ServerName{std::move(options.name), std::move(options.via)});
+    }
     const Pid child = self.spawn_opt(spawn, &server_body<Impl, Args...>, self.pid(), ack,
-                                     std::move(options.name), std::move(options.via),
-                                     std::move(args)...)
+                                     std::move(naming), std::move(args)...)
                           .first;
     return await_start(self, child, ack, options.link, options.timeout);
 }
