@@ -86,6 +86,10 @@ private:
     /// Starts one child; on success records its pid. Returns the start function's result, with
     /// exceptions turned into errors (rule 3).
     Async<StartResult> start(Self self, ChildIt it);
+    /// start's parts: the start function's call (at the child's place in the tree), and what
+    /// follows its end, an exception being an error (rule 3).
+    Async<StartResult> call_start(Self self, ChildIt it);
+    StartResult end_start(Self self, ChildIt it, Async<StartResult>::Outcome outcome);
     /// Stops one child by its shutdown rule (rule 7) and forgets its pid.
     Async<void> shut_down(Self self, ChildIt it);
     /// Stops children in reverse start order, from the newest down to `first` (inclusive);
@@ -180,6 +184,16 @@ void SupervisorServer::set_pid(ChildIt it, Pid pid) {
 }
 
 Async<StartResult> SupervisorServer::start(Self self, ChildIt it) {
+    Async<StartResult>::Outcome outcome = co_await call_start(self, it).caught();
+    co_return end_start(self, it, std::move(outcome));
+}
+
+Async<StartResult> rethrow(std::exception_ptr error) {
+    std::rethrow_exception(std::move(error));
+    co_return StartResult{};  // Not reached; makes this a coroutine.
+}
+
+Async<StartResult> SupervisorServer::call_start(Self self, ChildIt it) {
     if (it->path == nullptr) {
         const std::string base = self.path();
         const std::string& id = it->spec.id().empty() ? template_.id() : it->spec.id();
@@ -187,22 +201,24 @@ Async<StartResult> SupervisorServer::start(Self self, ChildIt it) {
     }
     // What the start function spawns sits at the child's place in the tree.
     self.set_child_path(it->path);
-    StartResult result;
-    std::exception_ptr failed;
     try {
-        result = co_await it->spec.start()(self, dynamic_ ? extra_ : it->extra);
+        return it->spec.start()(self, dynamic_ ? extra_ : it->extra);
     } catch (...) {
-        failed = std::current_exception();
+        return rethrow(std::current_exception());  // Thrown before it returned: the same (rule 3).
     }
+}
+
+StartResult SupervisorServer::end_start(Self self, ChildIt it,
+                                        Async<StartResult>::Outcome outcome) {
     self.set_child_path(nullptr);
-    if (failed) {
-        result = StartResult{StartResult::Kind::error, {}, exit_reason_of(failed)};
-    }
+    StartResult result = outcome.error
+                             ? StartResult{StartResult::Kind::error, {}, exit_reason_of(outcome.error)}
+                             : std::move(*outcome.value);
     if (result.ok()) {
         set_pid(it, result.pid);
         set_restarting(it, false);
     }
-    co_return result;
+    return result;
 }
 
 // Rule 7, as OTP's supervisor:shutdown/1: monitor, then brutal_kill, shutdown with a time-out
@@ -350,7 +366,9 @@ bool SupervisorServer::add_restart(Self self) {
 
 Async<void> SupervisorServer::start_from(Self self, ChildIt it) {
     for (; it != children_.end(); ++it) {
-        const StartResult r = co_await start(self, it);
+        // start(self, it) without its frame: a restart storm's every child comes through here.
+        Async<StartResult>::Outcome outcome = co_await call_start(self, it).caught();
+        const StartResult r = end_start(self, it, std::move(outcome));
         if (r.kind == StartResult::Kind::error) {
             report(self, TraceReport::start_error, Pid{}, &r.reason, it->spec.id());
             set_restarting(it, true);

@@ -1528,6 +1528,30 @@ TEST_P(SupervisorSuite, dynamic_supervisor_start_child_returns) {
                                 "{error,oops}", "[1,1,0,1]", "sup exit shutdown"}));
 }
 
+// Not a coroutine: it throws before it has an Async to return.
+Async<StartResult> throwing_before_start(Self /*self*/, const Any& /*extra*/) {
+    throw std::runtime_error("early");
+}
+
+Process start_fn_throws_early_root(Self self, Probe* probe) {
+    self.trap_exit(true);
+    const Pid sup = co_await start_dyn(self, DynSupOptions());
+    const ChildSpec early("early", throwing_before_start);
+    probe->note(reply_text(co_await start_child(self, sup, early)));
+    const Pid plain = (co_await start_supervisor(self, SupFlags(), {})).pid;
+    probe->note(reply_text(co_await start_child(self, plain, early)));
+    probe->note(show(co_await count_children(self, sup)));
+    co_await stop_sup(self, probe, sup);
+}
+
+// §3 rule 3: a start function that throws is {error, Reason}, whether it throws inside its
+// coroutine or before it returns one; nothing is stored and the supervisor runs on.
+TEST_P(SupervisorSuite, start_function_throwing_before_it_returns_is_an_error) {
+    run(start_fn_throws_early_root);
+    EXPECT_EQ(events(), (Events{"{error,early}", "{error,early}", "[0,0,0,0]",
+                                "sup exit shutdown"}));
+}
+
 const std::array<ExitReason, 3> kKillReasons{ExitReason::shutdown(), ExitReason::shutdown("signal"),
                                              ExitReason::error("whatever")};
 

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <variant>
 #include <set>
 #include <string>
 #include <stdexcept>
@@ -211,6 +212,36 @@ public:
         if constexpr (!std::is_void_v<T>) {
             return std::move(*p.value);
         }
+    }
+
+    /// What `co_await std::move(a).caught()` gives: the value, or the exception the coroutine
+    /// ended with (not rethrown). For a caller that turns a failure into a result without a
+    /// try block around its co_await, and so without a coroutine frame of its own for it.
+    struct Outcome {
+        std::optional<std::conditional_t<std::is_void_v<T>, std::monostate, T>> value;
+        std::exception_ptr error;
+    };
+    [[nodiscard]] auto caught() && noexcept {
+        struct Awaiter {
+            bool await_ready() const noexcept { return false; }
+            std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
+                return async.await_suspend(awaiting);
+            }
+            Outcome await_resume() {
+                auto& p = async.handle_.promise();
+                Outcome out;
+                if (p.error) {
+                    out.error = p.error;
+                } else if constexpr (std::is_void_v<T>) {
+                    out.value.emplace();
+                } else {
+                    out.value.emplace(std::move(*p.value));
+                }
+                return out;
+            }
+            Async async;
+        };
+        return Awaiter{std::move(*this)};
     }
 
 private:
