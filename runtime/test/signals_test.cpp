@@ -631,15 +631,21 @@ TEST_P(Signals, UnlinkStopsPeerDeathFromArriving) {
                                 "exit after peer unlink no"}));
 }
 
-Process unlink_flush_root(Self self, Probe* probe) {
-    self.trap_exit(true);
+/// A puppet linked to and monitored by the caller, crashed; returns once its DOWN is taken.
+/// bedlam sends link signals before DOWNs, so by then its EXIT is queued.
+Async<Pid> linked_puppet_crashed(Self self) {
     const Pid p = self.spawn(puppet, self.pid(), false);
     co_await wait_ready(self, p);
     const MonitorRef ref = self.monitor(p);
     self.link(p);
     self.send(p, Die{ExitReason::error("crash")});
-    // bedlam sends link signals before DOWNs, so once the DOWN is here the EXIT is queued.
     static_cast<void>(co_await wait_down(self, ref));
+    co_return p;
+}
+
+Process unlink_flush_root(Self self, Probe* probe) {
+    self.trap_exit(true);
+    const Pid p = co_await linked_puppet_crashed(self);
     self.unlink(p);
     const std::optional<ExitMsg> first = co_await poll_exit(self, p);
     probe->note("flushed " + (first ? first->reason.to_string() : std::string("nothing")));
@@ -654,12 +660,7 @@ TEST_P(Signals, UnlinkThenFlushRemovesAQueuedExit) {
 
 Process self_unlink_flush_root(Self self, Probe* probe) {
     self.trap_exit(true);
-    const Pid p = self.spawn(puppet, self.pid(), false);
-    co_await wait_ready(self, p);
-    const MonitorRef ref = self.monitor(p);
-    self.link(p);
-    self.send(p, Die{ExitReason::error("crash")});
-    static_cast<void>(co_await wait_down(self, ref));
+    const Pid p = co_await linked_puppet_crashed(self);
     self.unlink_flush(p);  // The EXIT came in before the DOWN: it goes without a receive.
     probe->note("exit left " + yes_no((co_await poll_exit(self, p)).has_value()));
     self.unlink_flush(p);  // No link, no EXIT: nothing happens.

@@ -1,6 +1,6 @@
 // A small open-addressing hash map from non-zero 64-bit keys (pid ids, monitor references,
-// serials) to trivially copyable values: linear probing, deletion by backward shift, slots from
-// the block pool. It replaces node-based maps on hot paths (links, monitors, a supervisor's
+// serials) to trivially copyable values: linear probing, deletion by backward shift, the first
+// entry in the map itself and more slots from the block pool. It replaces node-based maps on hot paths (links, monitors, a supervisor's
 // children by pid), where every insert and erase used to be a malloc or a free.
 //
 // Iteration visits slots in index order. The hash is fixed (not std::hash) and so are growth and

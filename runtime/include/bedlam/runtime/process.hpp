@@ -9,13 +9,13 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <variant>
 #include <set>
 #include <string>
 #include <stdexcept>
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <variant>
 
 #include "bedlam/runtime/assert.hpp"
 #include "bedlam/runtime/block_pool.hpp"

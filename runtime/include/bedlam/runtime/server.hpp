@@ -342,10 +342,6 @@ constexpr ProcessKind process_kind_of() {
     }
 }
 
-}  // namespace detail
-
-namespace detail {
-
 /// start_server's work without a coroutine frame of its own: spawns now and returns the wait for
 /// init. For callers that await it at once (a supervisor's start function, start_server).
 template <typename Impl, typename... Args>
