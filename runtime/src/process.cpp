@@ -78,6 +78,25 @@ void Proc::drain() {
     }
 }
 
+bool Proc::take_from_nested(Envelope* e) {
+    // Only these: their handling touches the mailbox, the monitors held and the links, none of
+    // which the step that is suspended in a send or spawn is in the middle of. A dying process
+    // (dead_: its links are being walked) or one already doomed takes nothing this way.
+    if ((e->kind != SignalKind::message && e->kind != SignalKind::down &&
+         e->kind != SignalKind::exit) ||
+        dead_ || pending_exit_) {
+        return false;
+    }
+    if (!inbox_.empty()) {
+        drain();
+        if (pending_exit_) {
+            return false;  // Pushed after what drain deferred, in order.
+        }
+    }
+    handle(e);
+    return true;
+}
+
 void Proc::handle(Envelope* e) {
     if (runtime_->tracing()) {
         runtime_->trace({TraceKind::deliver, e->from, pid_, e->seq, nullptr, to_string(e->kind)});
@@ -234,6 +253,24 @@ bool Proc::begin_receive(Matcher matcher, Ticks timeout) {
         return false;
     }
     return done;
+}
+
+bool Proc::receive_now(Matcher matcher) {
+    if (!inbox_.empty()) {
+        drain();
+    }
+    if (pending_exit_ || budget_ <= 1) {
+        return false;  // A real receive suspends, and the step ends the process or yields.
+    }
+    matcher_ = matcher;
+    scan_ = &mailbox_;
+    timed_out_ = false;
+    matched_ = nullptr;
+    if (mailbox_ == nullptr || !scan()) {
+        return false;
+    }
+    --budget_;
+    return true;
 }
 
 void Proc::suspend_receive(std::coroutine_handle<> h) {

@@ -170,6 +170,21 @@ Async<void> server_loop(Self self, Server& impl, Pid parent, ServerAction action
     }
 }
 
+std::optional<StartResult> started_now(Self self, MonitorRef ack, const StartOptions& options) {
+    // As await_start: a linked starter that traps exits watches through the link, and then an
+    // ok ack is all there is to take (its EXIT, if the child dies later, is a plain message).
+    if (!options.link || !self.trapping_exits()) {
+        return std::nullopt;
+    }
+    std::optional<StartResult> result;
+    auto taking = self.receive(when([ack](const InitAck& a) { return a.ref == ack && a.result.ok(); },
+                                    [&result](InitAck& a) { result = std::move(a.result); }));
+    if (taking.ready_now()) {
+        taking.await_resume();
+    }
+    return result;
+}
+
 Async<StartResult> await_start(Self self, Pid child, MonitorRef ack, bool linked,
                                Duration timeout) {
     // OTP 26's proc_lib monitors the child to learn of its death. A linked starter that traps

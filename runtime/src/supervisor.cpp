@@ -92,6 +92,8 @@ private:
     StartResult end_start(Self self, ChildIt it, Async<StartResult>::Outcome outcome);
     /// Stops one child by its shutdown rule (rule 7) and forgets its pid.
     Async<void> shut_down(Self self, ChildIt it);
+    /// shut_down's wait for a DOWN that was not in at once (and the kill after a time-out).
+    Async<void> wait_shut_down(Self self, Pid pid, MonitorRef ref, Shutdown how);
     /// Stops children in reverse start order, from the newest down to `first` (inclusive);
     /// temporary children are removed (rule 4).
     Async<void> shut_down_from(Self self, ChildIt first, bool remove_temporary);
@@ -225,42 +227,48 @@ StartResult SupervisorServer::end_start(Self self, ChildIt it,
 // and then kill, or shutdown and wait forever; only once the DOWN is in, unlink and drop the
 // EXIT the child sent (unlink_flush). The link stays until the child is dead, so a supervisor
 // killed while it waits (a fault can strike at any suspension) still takes the child with it.
+// A child that does not trap exits is usually down by the time the exit signal is sent (a
+// threaded scheduler ends it within this step): then the stop completes here, with no wait and
+// no coroutine frame.
 Async<void> SupervisorServer::shut_down(Self self, ChildIt it) {
     const Pid pid = it->pid;
     if (!pid.valid()) {
-        co_return;
+        return Async<void>::ready();
     }
     set_pid(it, Pid{});
     const MonitorRef ref = self.monitor(pid);
+    const Shutdown how = it->spec.shutdown();
+    self.exit(pid, how.kind == Shutdown::Kind::brutal_kill ? ExitReason::kill()
+                                                           : ExitReason::shutdown());
+    auto down_now = self.receive(
+        when([ref](const DownMsg& d) { return d.ref == ref; }, [](const DownMsg& /*d*/) {}));
+    if (down_now.ready_now()) {
+        down_now.await_resume();
+        // A dying process sends its EXITs before its DOWNs, so the EXIT, if any, came in with
+        // the DOWN or before it.
+        self.unlink_flush(pid);
+        return Async<void>::ready();
+    }
+    return wait_shut_down(self, pid, ref, how);
+}
+
+Async<void> SupervisorServer::wait_shut_down(Self self, Pid pid, MonitorRef ref, Shutdown how) {
     auto wait_down = [&](Duration limit) {
         return self
             .receive(when([ref](const DownMsg& d) { return d.ref == ref; },
                           [](const DownMsg& /*d*/) { return true; }))
             .after(limit, [] { return false; });
     };
-    const Shutdown how = it->spec.shutdown();
-    switch (how.kind) {
-        case Shutdown::Kind::brutal_kill:
+    if (how.kind == Shutdown::Kind::timeout) {
+        // Named first: g++ 12 can miscompile a co_await in a condition (README).
+        const bool down = co_await wait_down(how.timeout);
+        if (!down) {
             self.exit(pid, ExitReason::kill());
             co_await wait_down(infinity);
-            break;
-        case Shutdown::Kind::timeout: {
-            self.exit(pid, ExitReason::shutdown());
-            // Named first: g++ 12 can miscompile a co_await in a condition (README).
-            const bool down = co_await wait_down(how.timeout);
-            if (!down) {
-                self.exit(pid, ExitReason::kill());
-                co_await wait_down(infinity);
-            }
-            break;
         }
-        case Shutdown::Kind::infinite:
-            self.exit(pid, ExitReason::shutdown());
-            co_await wait_down(infinity);
-            break;
+    } else {
+        co_await wait_down(infinity);
     }
-    // A dying process sends its EXITs before its DOWNs, so the EXIT, if any, came in with the
-    // DOWN or before it.
     self.unlink_flush(pid);
 }
 

@@ -96,6 +96,9 @@ struct alignas(64) ThreadScheduler::Worker {
     std::thread thread;
     bool in_step = false;
     bool nested = false;  // A step is running inside the step of another process (run_nested).
+    // While nested: the process whose step the nested one runs inside, if it was running its
+    // own code (not exiting); what the nested step sends it skips the inbox (take_from_nested).
+    detail::Proc* nest_parent = nullptr;
     // Messages the running process sends to a receiver whose inbox it found contended, held
     // back to go in chains (see push_concurrent). `proc` was looked up in this step, so it stays
     // valid until this worker's next quiescent point.
@@ -367,8 +370,10 @@ bool ThreadScheduler::can_nest(const Worker* w) const noexcept {
 void ThreadScheduler::run_nested(Worker& w, detail::Proc* proc) {
     end_chain(w);
     w.nested = true;
+    w.nest_parent = detail::current_proc;
     const detail::StepResult result = proc->step();
     w.nested = false;
+    w.nest_parent = nullptr;
     finish_step(w, proc, result);
 }
 
@@ -409,6 +414,13 @@ bool ThreadScheduler::push_concurrent(Pid to, detail::Envelope* e) {
             return true;
         }
         flush_outbox(*w);  // Any other signal, or another receiver: in order after the chain.
+    }
+    // A nested step's message, DOWN or EXIT to the process it runs inside (a child's InitAck,
+    // DOWN and EXIT to the supervisor starting or stopping it), which is suspended on this
+    // thread: into its mailbox, after what its inbox holds, with no atomic push and no drain.
+    if (w != nullptr && w->nest_parent != nullptr && w->nest_parent->pid() == to &&
+        w->nest_parent->take_from_nested(e)) {
+        return true;
     }
     detail::Proc* proc = w != nullptr ? lookup(to) : acquire(to);
     if (proc == nullptr) {

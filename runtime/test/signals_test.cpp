@@ -1409,6 +1409,38 @@ TEST_P(Signals, AsyncNestedCoroutinesReceive) {
               (Events{"sum 312", "caught inner x", "ready", "left 1", "down inner z"}));
 }
 
+Async<int> answer_at_once() { return Async<int>::ready(42); }  // Not a coroutine.
+Async<> nothing_at_once() { return Async<>::ready(); }
+
+Process ready_root(Self self, Probe* probe) {
+    probe->note("ready " + std::to_string(co_await answer_at_once()));
+    co_await nothing_at_once();
+    const Async<int>::Outcome outcome = co_await answer_at_once().caught();
+    probe->note("caught " + std::to_string(outcome.value.value_or(-1)) +
+                (outcome.error ? " error" : ""));
+    // ready_now completes a receive only with a message already here, as the receive would.
+    auto early = self.receive([](Num n) { return n.n; });
+    probe->note(std::string("empty ") + yes_no(early.ready_now()));
+    self.send(self.pid(), Word{"w"});
+    self.send(self.pid(), Num{5});
+    self.send(self.pid(), Num{6});
+    auto now = self.receive([](Num n) { return n.n; });
+    if (now.ready_now()) {
+        probe->note("now " + std::to_string(now.await_resume()));
+    }
+    probe->note("then " + std::to_string((co_await self.receive<Num>()).n));
+    probe->note("left " + std::to_string(co_await drain_count<Word>(self)));
+}
+
+TEST_P(Signals, AsyncReadyAndReceiveReadyNow) {
+    // Async<T>::ready holds its result (awaited, and caught(), without a coroutine);
+    // Receive::ready_now takes the first matching message in mailbox order, or nothing, and
+    // leaves the rest where it was (§1.1).
+    run(ready_root);
+    EXPECT_EQ(events(),
+              (Events{"ready 42", "caught 42", "empty no", "now 5", "then 6", "left 1"}));
+}
+
 Process killed_in_async_target(Self self, Pid parent) {
     self.send(parent, Ready{self.pid()});
     co_await receive_sum(self, 1000);  // Never gets the numbers.

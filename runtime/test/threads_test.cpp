@@ -9,6 +9,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bedlam/runtime.hpp"
@@ -299,6 +300,57 @@ TEST(ThreadNesting, AnEagerSpawnRunsTheFirstStepBeforeSpawnReturnsOneLevelDeep) 
         }
         EXPECT_EQ(seen.all, (std::vector<int>{1, -1, 2})) << "eager " << eager;
     }
+}
+
+struct Never {};
+
+/// Sends its parent Hello{1} from its own step (on whichever worker runs it), says so, and waits.
+Process early_talker(Self self, Pid parent, std::atomic<bool>* sent) {
+    self.send(parent, Hello{1});
+    sent->store(true, std::memory_order_release);
+    co_await self.receive<Never>();
+}
+
+struct RunnerSeen {
+    bool nested = false;       // The DOWN was in at once: the talker ended inside our step.
+    std::vector<int> order;  // 1 Hello, 2 EXIT, 3 DOWN, as they were received.
+};
+
+Process talker_runner(Self self, RunnerSeen* seen) {
+    self.trap_exit(true);
+    std::atomic<bool> sent{false};
+    const Pid talker = self.spawn_opt(SpawnOptions{.link = true, .monitor = true}, early_talker,
+                                      self.pid(), &sent)
+                           .first;
+    // Hold this worker, without a receive (which would take the Hello from the inbox), while the
+    // other worker takes the talker, runs it and lets it block: its Hello waits in our inbox.
+    for (int i = 0; i < 10'000 && !sent.load(std::memory_order_acquire); ++i) {
+        std::this_thread::sleep_for(1ms);
+    }
+    std::this_thread::sleep_for(50ms);
+    self.exit(talker, ExitReason::shutdown());
+    for (int i = 0; i < 3; ++i) {
+        const int got = co_await self
+                            .receive([](const Hello&) { return 1; },
+                                     [](const ExitMsg&) { return 2; },
+                                     [](const DownMsg&) { return 3; })
+                            .after(Duration::zero(), [] { return 0; });
+        seen->nested = seen->nested || got == 3;
+        seen->order.push_back(got);
+    }
+}
+
+// What a nested step sends the process it runs inside skips that process's inbox
+// (Proc::take_from_nested), but never jumps what the same sender put there before (§1.1): the
+// talker's Hello, sent from its own step on the other worker, is received before the EXIT and
+// the DOWN it sent as it died inside the runner's step.
+TEST(ThreadNesting, WhatANestedStepSendsItsRunnerComesAfterWhatItSentBefore) {
+    ThreadScheduler sched(ThreadConfig{.workers = 2});
+    RunnerSeen seen;
+    sched.spawn(talker_runner, &seen);
+    ASSERT_TRUE(sched.run_until_idle_for(60s));
+    EXPECT_TRUE(seen.nested) << "the talker did not end inside the runner's step";
+    EXPECT_EQ(seen.order, (std::vector<int>{1, 2, 3}));
 }
 
 TEST(ThreadTimers, WorkerCountIsChecked) {

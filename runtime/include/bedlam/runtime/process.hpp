@@ -189,7 +189,8 @@ public:
     };
     using Handle = std::coroutine_handle<promise_type>;
 
-    Async(Async&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+    Async(Async&& other) noexcept
+        : handle_(std::exchange(other.handle_, {})), ready_(std::move(other.ready_)) {}
     Async& operator=(Async&&) = delete;
     Async(const Async&) = delete;
     Async& operator=(const Async&) = delete;
@@ -199,12 +200,34 @@ public:
         }
     }
 
-    bool await_ready() const noexcept { return false; }
+    /// An Async that holds its result already: awaiting it neither suspends nor allocates. For
+    /// a function with an asynchronous signature that often has its answer at once.
+    template <typename U = T>
+        requires(!std::is_void_v<U>)
+    static Async ready(U value) {
+        Async a;
+        a.ready_.emplace(std::move(value));
+        return a;
+    }
+    template <typename U = T>
+        requires std::is_void_v<U>
+    static Async ready() noexcept {
+        return Async();
+    }
+
+    bool await_ready() const noexcept { return !handle_; }
     std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
         handle_.promise().continuation = awaiting;
         return handle_;
     }
     T await_resume() {
+        if (!handle_) {
+            if constexpr (!std::is_void_v<T>) {
+                return std::move(*ready_);
+            } else {
+                return;
+            }
+        }
         auto& p = handle_.promise();
         if (p.error) {
             std::rethrow_exception(p.error);
@@ -223,13 +246,21 @@ public:
     };
     [[nodiscard]] auto caught() && noexcept {
         struct Awaiter {
-            bool await_ready() const noexcept { return false; }
+            bool await_ready() const noexcept { return async.await_ready(); }
             std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
                 return async.await_suspend(awaiting);
             }
             Outcome await_resume() {
-                auto& p = async.handle_.promise();
                 Outcome out;
+                if (!async.handle_) {
+                    if constexpr (std::is_void_v<T>) {
+                        out.value.emplace();
+                    } else {
+                        out.value.emplace(std::move(*async.ready_));
+                    }
+                    return out;
+                }
+                auto& p = async.handle_.promise();
                 if (p.error) {
                     out.error = p.error;
                 } else if constexpr (std::is_void_v<T>) {
@@ -245,8 +276,13 @@ public:
     }
 
 private:
+    struct NoValue {};
+
+    Async() noexcept = default;
     explicit Async(Handle h) noexcept : handle_(h) {}
     Handle handle_;
+    // The result of an Async made by ready(), which has no coroutine (handle_ is null).
+    [[no_unique_address]] std::conditional_t<std::is_void_v<T>, NoValue, std::optional<T>> ready_;
 };
 
 namespace detail {
@@ -333,6 +369,10 @@ public:
 
     // -- Called by the process through Self -----------------------------------------------------
     bool begin_receive(Matcher matcher, Ticks timeout);
+    /// A receive that completes now or not at all: true if a message in the mailbox matches
+    /// (then take_matched gives it, as after begin_receive). False if none does, if the process
+    /// is exiting, or if the step's receive budget would be spent; nothing is armed or changed.
+    bool receive_now(Matcher matcher);
     void suspend_receive(std::coroutine_handle<> h);
     void suspend_yield(std::coroutine_handle<> h) noexcept {
         resume_point_ = h;
@@ -349,6 +389,11 @@ public:
     bool set_trap_exit(bool on) noexcept { return std::exchange(trap_exit_, on); }
     /// Moves pending signals into the mailbox, applying exit-signal rules (§1.3).
     void drain();
+    /// Takes a message, DOWN or exit signal from a process whose step runs inside this one's
+    /// (ThreadScheduler::run_nested), on this process's thread, without the inbox's atomic push:
+    /// what is pending goes first, then `e` is handled as drain would. False, with `e` untouched,
+    /// for other signals or once this process is dying: push it then.
+    bool take_from_nested(Envelope* e);
     /// Removes the first DOWN message for `ref` from the mailbox; true if one was there.
     bool flush_down(MonitorRef ref) noexcept;
     /// Removes the first EXIT message from `from` from the mailbox; true if one was there.
@@ -567,6 +612,11 @@ public:
     }
 
     bool await_ready() { return proc_->begin_receive(Matcher{&match, this}, timeout_); }
+    /// Completes the receive at once if a message already here matches: true, and await_resume()
+    /// then gives the result, with no suspension and no time-out armed. False if none does, or
+    /// if the process must first yield (its receive budget) or exit: then co_await it. For a
+    /// caller whose answer is usually in already and that would rather not be a coroutine.
+    bool ready_now() { return proc_->receive_now(Matcher{&match, this}); }
     void await_suspend(std::coroutine_handle<> h) { proc_->suspend_receive(h); }
     Result await_resume() {
         std::size_t index = 0;

@@ -342,6 +342,12 @@ constexpr ProcessKind process_kind_of() {
     }
 }
 
+/// The result of a start whose init has already acknowledged success (a threaded scheduler ran
+/// it eagerly, inside the caller's step), taken now so that the start needs no coroutine frame;
+/// nullopt if the ack is not in or the start is one await_start handles with more than that
+/// (a monitor to drop, a failure whose EXIT it must wait for).
+std::optional<StartResult> started_now(Self self, MonitorRef ack, const StartOptions& options);
+
 /// start_server's work without a coroutine frame of its own: spawns now and returns the wait for
 /// init. For callers that await it at once (a supervisor's start function, start_server).
 template <typename Impl, typename... Args>
@@ -361,6 +367,9 @@ Async<StartResult> spawn_server(Self self, StartOptions options, Args... args) {
     const Pid child = self.spawn_opt(spawn, &server_body<Impl, Args...>, self.pid(), ack,
                                      std::move(naming), std::move(args)...)
                           .first;
+    if (std::optional<StartResult> started = started_now(self, ack, options); started) {
+        return Async<StartResult>::ready(std::move(*started));
+    }
     return await_start(self, child, ack, options.link, options.timeout);
 }
 
