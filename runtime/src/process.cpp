@@ -455,7 +455,9 @@ void Proc::terminate(ExitReason reason) {
     // before this reads it (see Runtime::register_name).
     runtime_->release_name(this);
 
-    runtime_->trace({TraceKind::exit, pid_, Pid{}, reason.digest(), &reason});
+    if (runtime_->tracing()) {  // The digest is not free: only for a trace.
+        runtime_->trace({TraceKind::exit, pid_, Pid{}, reason.digest(), &reason});
+    }
     if (Interposer* hook = runtime_->interposer(); hook != nullptr) {
         hook->on_exit(pid_, reason);
     }
@@ -569,6 +571,24 @@ MonitorRef Self::monitor(Pid pid) const {
         // §2.1: DOWN with `noproc` at once.
         runtime().trace({TraceKind::down, pid, me, ref.id});
         runtime().push(me, detail::make_down(runtime(), ref, pid, ExitReason::noproc()));
+    }
+    return ref;
+}
+
+MonitorRef Self::monitor_exit(Pid pid, const ExitReason& reason) const {
+    Runtime& rt = runtime();
+    const Pid me = this->pid();
+    // One push needs a multi-threaded runtime with nothing that sees each signal on its own way.
+    if (pid == me || rt.single_threaded() || rt.tracing() || rt.interposer() != nullptr) {
+        const MonitorRef ref = monitor(pid);
+        exit(pid, reason);
+        return ref;
+    }
+    const MonitorRef ref = rt.new_ref();
+    proc_->links().monitors_out.assign(ref.id, pid);
+    if (!rt.push_pair(pid, detail::make_signal(rt, detail::SignalKind::monitor, me, ref.id),
+                      detail::make_exit(rt, me, reason, detail::ExitVia::exit2))) {
+        rt.push(me, detail::make_down(rt, ref, pid, ExitReason::noproc()));  // §2.1, as monitor()
     }
     return ref;
 }

@@ -236,10 +236,9 @@ Async<void> SupervisorServer::shut_down(Self self, ChildIt it) {
         return Async<void>::ready();
     }
     set_pid(it, Pid{});
-    const MonitorRef ref = self.monitor(pid);
     const Shutdown how = it->spec.shutdown();
-    self.exit(pid, how.kind == Shutdown::Kind::brutal_kill ? ExitReason::kill()
-                                                           : ExitReason::shutdown());
+    const MonitorRef ref = self.monitor_exit(
+        pid, how.kind == Shutdown::Kind::brutal_kill ? ExitReason::kill() : ExitReason::shutdown());
     auto down_now = self.receive(
         when([ref](const DownMsg& d) { return d.ref == ref; }, [](const DownMsg& /*d*/) {}));
     if (down_now.ready_now()) {

@@ -460,6 +460,43 @@ bool ThreadScheduler::push_concurrent(Pid to, detail::Envelope* e) {
     return true;
 }
 
+bool ThreadScheduler::push_concurrent_pair(Pid to, detail::Envelope* first,
+                                           detail::Envelope* second) {
+    Worker* w = current();
+    if (w == nullptr || (w->nest_parent != nullptr && w->nest_parent->pid() == to)) {
+        return Runtime::push_concurrent_pair(to, first, second);  // Rare: one at a time.
+    }
+    if (w->outbox.hot) {
+        flush_outbox(*w);  // In order after what this step sent before.
+    }
+    detail::Proc* proc = lookup(to);
+    if (proc == nullptr) {
+        dispose(first);
+        dispose(second);
+        return false;
+    }
+    // Read before the push: from then on the receiver may take the envelopes and free them.
+    const bool exit_signal = second->kind == detail::SignalKind::exit;
+    second->next = first;  // Newest first: `first` is taken first.
+    switch (proc->inbox().push_chain(second, first)) {
+        case detail::Inbox::Push::woke:
+            // Woken, it is ours to run (see push_concurrent).
+            if (exit_signal && can_nest(w) && !proc->trap_exit()) {
+                run_nested(*w, proc);
+            } else {
+                schedule(proc);
+            }
+            return true;
+        case detail::Inbox::Push::ok:
+            return true;
+        case detail::Inbox::Push::closed:
+            break;
+    }
+    dispose(first);
+    dispose(second);
+    return false;
+}
+
 void ThreadScheduler::flush_sends() {
     if (Worker* w = current(); w != nullptr) {
         end_chain(*w);
@@ -913,8 +950,9 @@ std::uint64_t ThreadScheduler::new_pid_id() {
     return (std::uint64_t{s.generation} << 32U) | index;
 }
 
+// Release: whoever learns the pid (from a message, a name) and looks it up sees the process.
 void ThreadScheduler::insert(detail::Proc* proc) {
-    slot(static_cast<std::uint32_t>(proc->pid().id)).proc.store(proc, std::memory_order_seq_cst);
+    slot(static_cast<std::uint32_t>(proc->pid().id)).proc.store(proc, std::memory_order_release);
     if (Worker* w = current(); w != nullptr) {
         w->live.store(w->live.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     } else {
@@ -949,7 +987,8 @@ inline detail::Proc* ThreadScheduler::lookup(Pid pid) const {
     }
     detail::Proc* proc = nullptr;
     if (Slot* segment = segments_[index >> segment_bits].load(std::memory_order_acquire)) {
-        // seq_cst pairs with remove(): a worker back from parking sees the slot emptied.
+        // seq_cst pairs with the fence in reclaim(): a worker back from parking sees the slot
+        // emptied.
         proc = segment[index & (segment_size - 1)].proc.load(std::memory_order_seq_cst);
     }
     return proc != nullptr && proc->pid() == pid ? proc : nullptr;
@@ -961,9 +1000,11 @@ void ThreadScheduler::unpin(detail::Proc* /*proc*/) noexcept {
     }
 }
 
+// No fence here: the one in reclaim(), before it reads who may still look, orders this store
+// for every reader that could hold *proc.
 void ThreadScheduler::remove(detail::Proc* proc) {
     const auto index = static_cast<std::uint32_t>(proc->pid().id);
-    slot(index).proc.store(nullptr, std::memory_order_seq_cst);
+    slot(index).proc.store(nullptr, std::memory_order_release);
     Worker* w = current();
     BEDLAM_ASSERT(w != nullptr);  // Processes end only in a step.
     w->live.store(w->live.load(std::memory_order_relaxed) - 1, std::memory_order_release);
@@ -1001,6 +1042,12 @@ void ThreadScheduler::reclaim(Worker& w) {
         w.exited.clear();
     }
     note_quiescent(w);
+    // Orders this worker's remove()s (release stores) before the reads below. A worker back from
+    // parking stores `seen` and then looks up pids, an outside reader counts itself and then
+    // looks up, all sequentially consistent: either that store precedes this fence in the total
+    // order, and the read below sees it (the batch waits), or the lookup follows the fence and
+    // sees the slot emptied. One fence per reclaim, not one locked store per process.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     std::uint64_t oldest = std::numeric_limits<std::uint64_t>::max();
     for (const auto& worker : workers_) {
         const std::uint64_t seen = worker->seen.load(std::memory_order_seq_cst);

@@ -1441,6 +1441,49 @@ TEST_P(Signals, AsyncReadyAndReceiveReadyNow) {
               (Events{"ready 42", "caught 42", "empty no", "now 5", "then 6", "left 1"}));
 }
 
+Process monitor_exit_root(Self self, Probe* probe) {
+    const Pid plain = self.spawn(puppet, self.pid(), false);
+    const Pid trapping = self.spawn(puppet, self.pid(), true);
+    const Pid ignoring = self.spawn(puppet, self.pid(), false);
+    const Pid tough = self.spawn(puppet, self.pid(), true);
+    co_await wait_ready(self, plain);
+    co_await wait_ready(self, trapping);
+    co_await wait_ready(self, ignoring);
+    co_await wait_ready(self, tough);
+    auto [gone, gone_ref] = self.spawn_monitor(quick);
+    co_await wait_down(self, gone_ref);
+
+    // Not trapping: the exit ends it, and the monitor, set first, reports why.
+    MonitorRef ref = self.monitor_exit(plain, ExitReason::shutdown());
+    probe->note("plain " + (co_await wait_down(self, ref)).reason.to_string());
+    // Trapping: it gets the EXIT message, and the monitor stays until it ends.
+    ref = self.monitor_exit(trapping, ExitReason::shutdown());
+    const Forwarded f = co_await self.receive(
+        when([&](const Forwarded& m) { return m.by == trapping; }, [](Forwarded m) { return m; }));
+    probe->note("trapped " + f.exit.reason.to_string() + " from me " + yes_no(f.exit.from == self.pid()));
+    self.send(trapping, Stop{});
+    probe->note("trapping " + (co_await wait_down(self, ref)).reason.to_string());
+    // `normal` to a process that does not trap is dropped: it lives on, monitored.
+    ref = self.monitor_exit(ignoring, ExitReason::normal());
+    co_await ping(self, ignoring);
+    self.send(ignoring, Die{ExitReason::error("later")});
+    probe->note("ignoring " + (co_await wait_down(self, ref)).reason.to_string());
+    // `kill` cannot be trapped.
+    ref = self.monitor_exit(tough, ExitReason::kill());
+    probe->note("tough " + (co_await wait_down(self, ref)).reason.to_string());
+    // No such process: DOWN noproc, as monitor gives.
+    ref = self.monitor_exit(gone, ExitReason::shutdown());
+    probe->note("gone " + (co_await wait_down(self, ref)).reason.to_string());
+}
+
+TEST_P(Signals, MonitorExitIsMonitorThenExit) {
+    // Self::monitor_exit (a supervisor stopping a child, §3.6) sends what monitor then exit send,
+    // in that order, whichever way the scheduler pushes them (§1.3, §1.4, §2.1).
+    run(monitor_exit_root);
+    EXPECT_EQ(events(), (Events{"plain shutdown", "trapped shutdown from me yes", "trapping normal",
+                                "ignoring later", "tough killed", "gone noproc"}));
+}
+
 Process killed_in_async_target(Self self, Pid parent) {
     self.send(parent, Ready{self.pid()});
     co_await receive_sum(self, 1000);  // Never gets the numbers.

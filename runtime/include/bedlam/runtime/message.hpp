@@ -310,7 +310,8 @@ public:
     }
 
     /// Pushes messages linked newest first through `next`, from `newest` to `oldest`, with one
-    /// compare-and-swap, as if one by one, oldest first. Not for quiet signals.
+    /// compare-and-swap, as if one by one, oldest first. The newest must not be a quiet signal
+    /// (it wakes a sleeping owner, which then takes the quiet ones before it).
     Push push_chain(Envelope* newest, Envelope* oldest) noexcept {
         std::uintptr_t old = bits(head_.load(std::memory_order_relaxed));
         for (;;) {

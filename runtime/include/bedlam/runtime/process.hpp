@@ -336,7 +336,10 @@ public:
 
     void ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
     void unref() noexcept {
-        if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        // The last reference, the common case, needs no read-modify-write: only a holder takes
+        // another, so none can appear once the count reads 1.
+        if (refs_.load(std::memory_order_acquire) == 1 ||
+            refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
             delete this;
         }
     }
@@ -820,6 +823,10 @@ public:
     /// erlang:exit/1: ends this process with `reason` (throws ExitException).
     [[noreturn]] void exit(const ExitReason& reason) const;
     MonitorRef monitor(Pid pid) const;
+    /// monitor(pid), then exit(pid, reason): what a supervisor does to stop a child (§3.6). The
+    /// same signals in the same order; a threaded scheduler pushes the two with one
+    /// compare-and-swap.
+    MonitorRef monitor_exit(Pid pid, const ExitReason& reason) const;
     /// Removes a monitor. Returns true, or with `info`, whether the monitor was still active.
     bool demonitor(MonitorRef ref, DemonitorOptions options = {}) const;
     [[nodiscard]] bool is_alive(Pid pid) const;

@@ -128,6 +128,13 @@ public:
     bool send_signal(Pid to, detail::Envelope* e);
     /// Pushes a signal onto `to`'s inbox, waking it if it sleeps. No trace, no interposer.
     bool push(Pid to, detail::Envelope* e);
+    /// Pushes `first` then `second` onto `to`'s inbox, on a multi-threaded runtime that neither
+    /// traces nor has an interposer (the caller checks). False, both destroyed, if `to` did not
+    /// take `first`.
+    bool push_pair(Pid to, detail::Envelope* first, detail::Envelope* second) {
+        BEDLAM_ASSERT(!single_threaded_ && trace_ == nullptr && interposer() == nullptr);
+        return push_concurrent_pair(to, first, second);
+    }
     MonitorRef new_ref() noexcept {
         return MonitorRef{next(next_ref_)};
     }
@@ -196,6 +203,17 @@ protected:
             release(proc);
         }
         return pushed;
+    }
+    /// Pushes `first` then `second` to `to` on a multi-threaded runtime, with no trace and no
+    /// interposer. False (both destroyed) if `to` did not take `first`; `second` is then not
+    /// sent, as to a process that no longer exists.
+    virtual bool push_concurrent_pair(Pid to, detail::Envelope* first, detail::Envelope* second) {
+        if (!push_concurrent(to, first)) {
+            dispose(second);
+            return false;
+        }
+        push_concurrent(to, second);
+        return true;
     }
     /// Pushes what push_concurrent held back, before a signal that takes another path.
     virtual void flush_sends() {}

@@ -99,6 +99,7 @@ protected:
     void record_shared(const TraceEvent& event) override;
     void interposer_changed() noexcept override;
     bool push_concurrent(Pid to, detail::Envelope* e) override;
+    bool push_concurrent_pair(Pid to, detail::Envelope* first, detail::Envelope* second) override;
     void flush_sends() override;
 
 private:
