@@ -40,6 +40,7 @@ Proc::~Proc() {
     // A process is destroyed only after it died (terminate) or was discarded.
     BEDLAM_ASSERT(!top_);
     BEDLAM_ASSERT(mailbox_ == nullptr);
+    BEDLAM_ASSERT(pending_exit_ == nullptr);
 }
 
 ProcLinks& Proc::links() {
@@ -191,7 +192,8 @@ void Proc::handle_exit_signal(Envelope* e) {
         }
     }
     if (e->via == ExitVia::exit2 && m.reason.kind() == ExitReason::Kind::kill) {
-        pending_exit_ = std::make_unique<PendingExit>(ExitReason::killed());  // Untrappable.
+        payload<ExitMsg>(e).reason = ExitReason::killed();  // Untrappable.
+        set_pending_exit(std::exchange(owned.e, nullptr));
         return;
     }
     if (trap_exit_) {
@@ -201,11 +203,25 @@ void Proc::handle_exit_signal(Envelope* e) {
     }
     if (m.reason.is_normal()) {
         if (e->via == ExitVia::self) {
-            pending_exit_ = std::make_unique<PendingExit>(ExitReason::normal());
+            set_pending_exit(std::exchange(owned.e, nullptr));
         }
         return;  // `normal` from another process is dropped by a non-trapping receiver.
     }
-    pending_exit_ = std::make_unique<PendingExit>(m.reason);
+    set_pending_exit(std::exchange(owned.e, nullptr));
+}
+
+void Proc::set_pending_exit(Envelope* e) noexcept {
+    BEDLAM_ASSERT(e->tag == tag_of<ExitMsg>());
+    if (Envelope* old = std::exchange(pending_exit_, e); old != nullptr) {
+        dispose(old);
+    }
+}
+
+ExitReason Proc::take_pending_exit() noexcept {
+    Envelope* e = std::exchange(pending_exit_, nullptr);
+    ExitReason reason = std::move(payload<ExitMsg>(e).reason);
+    dispose(e);
+    return reason;
 }
 
 bool Proc::scan() {
@@ -324,7 +340,7 @@ StepResult Proc::step() {
         drain();
     }
     if (pending_exit_) {
-        terminate(ExitReason(pending_exit_->reason));
+        terminate(take_pending_exit());
         return StepResult::exited;
     }
     if (stall_ == Stall::stalled) {
@@ -378,7 +394,7 @@ StepResult Proc::step() {
         return StepResult::exited;
     }
     if (pending_exit_) {
-        terminate(ExitReason(pending_exit_->reason));
+        terminate(take_pending_exit());
         return StepResult::exited;
     }
     if (receiving_) {
@@ -395,6 +411,9 @@ ExitReason Proc::reason_from_body() const {
 
 void Proc::discard() noexcept {
     dead_ = true;
+    if (pending_exit_ != nullptr) {
+        dispose(std::exchange(pending_exit_, nullptr));
+    }
     if (top_) {
         top_.destroy();
         top_ = {};
@@ -423,6 +442,9 @@ Envelope* Proc::close_inbox() noexcept {
 void Proc::terminate(ExitReason reason) {
     BEDLAM_ASSERT(!dead_);
     dead_ = true;
+    if (pending_exit_ != nullptr) {  // Ended otherwise before its step took the exit.
+        dispose(std::exchange(pending_exit_, nullptr));
+    }
     receiving_ = false;
     if (timer_.valid()) {
         runtime_->drop_timer(timer_);
@@ -564,8 +586,10 @@ void Self::exit(const ExitReason& reason) const { throw ExitException{reason}; }
 
 MonitorRef Self::monitor(Pid pid) const {
     const Pid me = this->pid();
-    const MonitorRef ref = runtime().new_ref();
-    proc_->links().monitors_out.assign(ref.id, pid);
+    detail::ProcLinks& links = proc_->links();
+    const MonitorRef ref = runtime().new_ref(links.last_monitor_ref);
+    links.last_monitor_ref = ref.id;
+    links.monitors_out.assign(ref.id, pid);
     runtime().trace({TraceKind::monitor, me, pid, ref.id});
     if (!runtime().send_signal(pid, detail::make_signal(runtime(), detail::SignalKind::monitor, me, ref.id))) {
         // §2.1: DOWN with `noproc` at once.
@@ -584,8 +608,10 @@ MonitorRef Self::monitor_exit(Pid pid, const ExitReason& reason) const {
         exit(pid, reason);
         return ref;
     }
-    const MonitorRef ref = rt.new_ref();
-    proc_->links().monitors_out.assign(ref.id, pid);
+    detail::ProcLinks& links = proc_->links();
+    const MonitorRef ref = rt.new_ref(links.last_monitor_ref);
+    links.last_monitor_ref = ref.id;
+    links.monitors_out.assign(ref.id, pid);
     if (!rt.push_pair(pid, detail::make_signal(rt, detail::SignalKind::monitor, me, ref.id),
                       detail::make_exit(rt, me, reason, detail::ExitVia::exit2))) {
         rt.push(me, detail::make_down(rt, ref, pid, ExitReason::noproc()));  // §2.1, as monitor()

@@ -125,8 +125,10 @@ Pid Runtime::finish_spawn(detail::Proc* proc, detail::Proc* parent, SpawnOptions
         trace({TraceKind::link, parent_pid, pid});
     }
     if (parent != nullptr && options.monitor) {
-        const MonitorRef ref = new_ref();
-        parent->links().monitors_out.assign(ref.id, pid);
+        detail::ProcLinks& links = parent->links();
+        const MonitorRef ref = new_ref(links.last_monitor_ref);
+        links.last_monitor_ref = ref.id;
+        links.monitors_out.assign(ref.id, pid);
         proc->links().monitors_in.assign(ref.id, parent_pid);
         trace({TraceKind::monitor, parent_pid, pid, ref.id});
         if (ref_out != nullptr) {

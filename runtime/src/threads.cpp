@@ -38,6 +38,8 @@ constexpr std::chrono::microseconds spin_interval{50};
 /// Free slots a worker keeps before it hands a batch back; and the batch.
 constexpr std::size_t slot_cache = 512;
 constexpr std::size_t slot_batch = 128;
+/// References a worker takes from the run's counter at a time (see new_ref_after).
+constexpr std::uint64_t ref_block = 1024;
 /// Exited processes a worker gathers before it tags them for reclamation.
 constexpr std::size_t retire_batch = 128;
 /// Messages to a contended receiver a step holds back at most before it pushes them (see
@@ -111,6 +113,9 @@ struct alignas(64) ThreadScheduler::Worker {
         std::uint32_t count = 0;
     };
     Outbox outbox;
+    // References this worker hands out, [next_ref, end_ref), a block from the run's counter.
+    std::uint64_t next_ref = 0;
+    std::uint64_t end_ref = 0;
 
     // Timers armed by this worker's processes. The owner arms and fires them; any worker may
     // cancel one (its process moved) or fire it (the owner is stuck in a long step), so they
@@ -495,6 +500,19 @@ bool ThreadScheduler::push_concurrent_pair(Pid to, detail::Envelope* first,
     dispose(first);
     dispose(second);
     return false;
+}
+
+std::uint64_t ThreadScheduler::new_ref_after(std::uint64_t floor) noexcept {
+    Worker* w = current();
+    if (w == nullptr) {
+        return take_refs(1);  // Past every block handed out, so past `floor`.
+    }
+    if (w->next_ref == w->end_ref || w->next_ref <= floor) {
+        // A new block is past every reference taken so far, `floor` among them.
+        w->next_ref = take_refs(ref_block);
+        w->end_ref = w->next_ref + ref_block;
+    }
+    return w->next_ref++;
 }
 
 void ThreadScheduler::flush_sends() {

@@ -198,6 +198,37 @@ TEST(ThreadPids, PrintAsSlotAndReuseCount) {
     }
 }
 
+// -- References (ThreadScheduler::new_ref_after) ---------------------------------------------------
+
+struct Floor {
+    std::uint64_t floor;
+};
+struct RefsSeen {
+    std::uint64_t plain = 0;  // A reference from the worker's block.
+    std::uint64_t after = 0;  // One asked for past a floor beyond that block.
+};
+
+Process ref_taker(Self self, RefsSeen* seen) {
+    seen->plain = self.runtime().new_ref().id;
+    const Floor f = co_await self.receive<Floor>();
+    seen->after = self.runtime().new_ref(f.floor).id;
+}
+
+TEST(ThreadRefs, AReferencePastAFloorSkipsAnOlderBlock) {
+    // Workers take references in blocks, so a process that moves to another worker can meet a
+    // block older than its last monitor's reference; new_ref(floor) then takes a new block, and
+    // the monitors one process sets stay numbered in order (their DOWNs come in that order).
+    ThreadScheduler sched(ThreadConfig{.workers = 1});
+    RefsSeen seen;
+    const Pid p = sched.spawn(ref_taker, &seen);
+    sched.run_until_idle();
+    const std::uint64_t floor = sched.new_ref().id;  // From outside: past the worker's block.
+    ASSERT_LT(seen.plain + 1, floor);  // The worker's block still has room below the floor.
+    sched.send(p, Floor{floor});
+    sched.run_until_idle();
+    EXPECT_GT(seen.after, floor);
+}
+
 // -- Nested steps (ThreadScheduler::run_nested) ----------------------------------------------------
 
 struct Ready {

@@ -296,12 +296,6 @@ struct Matcher {
 /// What a step of a process ended in.
 enum class StepResult : std::uint8_t { runnable, blocked, exited };
 
-/// The reason a fatal signal left for the process's next step (pooled: one per dying process).
-struct PendingExit : Pooled {
-    explicit PendingExit(ExitReason r) : reason(std::move(r)) {}
-    ExitReason reason;
-};
-
 /// Links, monitors and other state most processes never touch, allocated on first use so that
 /// a plain process stays small.
 struct ProcLinks : Pooled {
@@ -311,6 +305,7 @@ struct ProcLinks : Pooled {
     const std::string* path = nullptr;        // Its place in the supervision tree.
     const std::string* child_path = nullptr;  // See Proc::set_child_path.
     std::uint32_t stall_seq = 0;  // Numbers stalls, so that a stale wake is ignored.
+    std::uint64_t last_monitor_ref = 0;  // The last it set: the next is greater (new_ref).
 };
 
 /// The control block of one process. Only inbox_, refs_ and has_name_ are touched by other
@@ -419,15 +414,13 @@ public:
     [[nodiscard]] const std::string* child_path() const noexcept {
         return links_ ? links_->child_path : nullptr;
     }
-    /// Makes the process exit with `reason` at its next step (an injected crash).
-    void inject_exit(ExitReason reason) {
-        if (!pending_exit_) {
-            pending_exit_ = std::make_unique<PendingExit>(std::move(reason));
-        }
-    }
 
 private:
     bool try_block() noexcept;
+    /// Makes exit envelope `e` (owned) the pending exit, its reason set to `reason` if given.
+    void set_pending_exit(Envelope* e) noexcept;
+    /// Takes the pending exit's reason and frees its envelope.
+    ExitReason take_pending_exit() noexcept;
     Envelope* close_inbox() noexcept;
     void dispose_list(Envelope* e) noexcept;
     void handle(Envelope* e);
@@ -468,7 +461,9 @@ private:
     std::uint32_t budget_ = 0;  // Receives this step may still complete without yielding.
     // Cold.
     std::atomic<std::uint32_t> refs_{1};
-    std::unique_ptr<PendingExit> pending_exit_;  // Set when a fatal signal arrived.
+    // Set when a fatal signal arrived: the exit signal itself (a Boxed<ExitMsg>, owned), its
+    // reason the one this process ends with. Kept rather than copied: no allocation per death.
+    Envelope* pending_exit_ = nullptr;
     std::unique_ptr<ProcLinks> links_;
     Envelope* deferred_ = nullptr;  // Signals that arrived after a fatal one in a batch.
 

@@ -135,8 +135,16 @@ public:
         BEDLAM_ASSERT(!single_threaded_ && trace_ == nullptr && interposer() == nullptr);
         return push_concurrent_pair(to, first, second);
     }
+    /// A reference unique within the run. The simulator numbers them in order; a threaded
+    /// scheduler hands each worker a block, so that a reference costs no shared atomic.
     MonitorRef new_ref() noexcept {
-        return MonitorRef{next(next_ref_)};
+        return MonitorRef{single_threaded_ ? next(next_ref_) : new_ref_after(0)};
+    }
+    /// A reference greater than `floor` (a process's last monitor reference, so that the
+    /// monitors one process sets are numbered in the order it set them, whichever worker it ran
+    /// on: a target that dies sends their DOWNs in that order).
+    MonitorRef new_ref(std::uint64_t floor) noexcept {
+        return MonitorRef{single_threaded_ ? next(next_ref_) : new_ref_after(floor)};
     }
     void trace(const TraceEvent& event) {
         if (trace_ != nullptr) {
@@ -214,6 +222,15 @@ protected:
         }
         push_concurrent(to, second);
         return true;
+    }
+    /// new_ref() on a multi-threaded runtime: a reference greater than `floor`. The default takes
+    /// the next from the run's counter.
+    virtual std::uint64_t new_ref_after(std::uint64_t /*floor*/) noexcept {
+        return take_refs(1);
+    }
+    /// Takes `n` consecutive references from the run's counter, past every one taken before.
+    std::uint64_t take_refs(std::uint64_t n) noexcept {
+        return next_ref_.fetch_add(n, std::memory_order_relaxed);
     }
     /// Pushes what push_concurrent held back, before a signal that takes another path.
     virtual void flush_sends() {}

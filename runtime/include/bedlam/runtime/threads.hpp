@@ -100,6 +100,7 @@ protected:
     void interposer_changed() noexcept override;
     bool push_concurrent(Pid to, detail::Envelope* e) override;
     bool push_concurrent_pair(Pid to, detail::Envelope* first, detail::Envelope* second) override;
+    std::uint64_t new_ref_after(std::uint64_t floor) noexcept override;
     void flush_sends() override;
 
 private:
