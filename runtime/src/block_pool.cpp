@@ -9,59 +9,19 @@
 #if BEDLAM_BLOCK_POOL
 
 namespace bedlam::detail {
+
+namespace pool_internal {
+constinit thread_local ThreadPool pool{};  // per-thread, not a decision: which block it gets
+}  // namespace pool_internal
+
 namespace {
 
-constexpr std::size_t class_count = pool_max_bytes / pool_class_bytes;
-/// Bytes one thread may keep free per size class before it passes a batch to the depot.
-constexpr std::size_t cap_bytes = 256 * 1024;
+using namespace pool_internal;
+
 /// Bytes of one chunk, the unit in which the pool takes memory from malloc.
 constexpr std::size_t chunk_bytes = 64 * 1024;
 
-/// A free block. The first block of a batch in the depot also links the next batch.
-struct FreeBlock {
-    FreeBlock* next;
-    FreeBlock* next_batch;
-};
 static_assert(sizeof(FreeBlock) <= pool_class_bytes);
-
-struct FreeList {
-    FreeBlock* head = nullptr;
-    std::uint32_t count = 0;
-};
-
-/// The part of a thread's newest chunk of a class not yet handed out: blocks are cut from it one
-/// at a time, so that a chunk's pages are touched only as its blocks are used.
-struct Fresh {
-    char* next = nullptr;
-    char* end = nullptr;
-};
-
-/// One thread's free lists. Constant-initialised with a trivial destructor, so reaching it costs
-/// no per-access initialisation check; a second thread-local object, made the first time the
-/// thread takes memory, passes what it holds to the depot when the thread ends.
-struct ThreadPool {
-    std::array<FreeList, class_count> lists;
-    std::array<Fresh, class_count> fresh;
-    bool cleanup_armed;
-    bool ended;  // The thread is ending: freed blocks go straight to the depot.
-};
-
-constinit thread_local ThreadPool pool{};  // per-thread, not a decision: which block it gets
-
-constexpr std::size_t block_bytes(std::size_t c) noexcept { return (c + 1) * pool_class_bytes; }
-
-constexpr std::size_t class_of(std::size_t bytes) noexcept {
-    return (bytes + pool_class_bytes - 1) / pool_class_bytes - 1;
-}
-
-/// Blocks a thread may keep free, by class.
-constexpr std::array<std::uint32_t, class_count> caps = [] {
-    std::array<std::uint32_t, class_count> out{};
-    for (std::size_t c = 0; c < class_count; ++c) {
-        out[c] = static_cast<std::uint32_t>(cap_bytes / block_bytes(c));
-    }
-    return out;
-}();
 
 /// Blocks per batch in the depot: a quarter of a thread's cap.
 constexpr std::uint32_t batch_of(std::size_t c) noexcept {
@@ -186,10 +146,12 @@ void arm_cleanup() {
     pool.cleanup_armed = true;
 }
 
-// The slow paths, out of line, so that the common case (a block on the thread's list, or room
-// for one) is a leaf function that saves no registers.
+}  // namespace
 
-[[gnu::noinline]] void* allocate_slow(std::size_t bytes) {
+// The slow paths, out of line, so that the common case (a block on the thread's list, or room
+// for one) is inlined at each call, its size class a constant there.
+
+void* pool_internal::allocate_slow(std::size_t bytes) {
     if (bytes == 0 || bytes > pool_max_bytes) {
         return ::operator new(bytes);
     }
@@ -223,7 +185,7 @@ void arm_cleanup() {
     return b;
 }
 
-[[gnu::noinline]] void deallocate_slow(void* block, std::size_t bytes) noexcept {
+void pool_internal::deallocate_slow(void* block, std::size_t bytes) noexcept {
     if (bytes == 0 || bytes > pool_max_bytes) {
         ::operator delete(block);
         return;
@@ -243,40 +205,6 @@ void arm_cleanup() {
     if (++list.count > caps[c]) {
         give_batch(c, list);
     }
-}
-
-}  // namespace
-
-void* pool_allocate(std::size_t bytes) {
-    if (bytes - 1 < pool_max_bytes) {  // 1..pool_max_bytes; 0 wraps around.
-        FreeList& list = pool.lists[class_of(bytes)];
-        if (FreeBlock* b = list.head; b != nullptr) {
-            list.head = b->next;
-            --list.count;
-            return b;
-        }
-    }
-    return allocate_slow(bytes);
-}
-
-void pool_deallocate(void* block, std::size_t bytes) noexcept {
-    if (block == nullptr) {
-        return;
-    }
-    if (bytes - 1 < pool_max_bytes) {
-        const std::size_t c = class_of(bytes);
-        FreeList& list = pool.lists[c];
-        // Before the thread's clean-up is armed (or once it has run), and at the cap, where a
-        // batch spills: the slow path.
-        if (list.count < caps[c] && pool.cleanup_armed) {
-            auto* b = static_cast<FreeBlock*>(block);
-            b->next = list.head;
-            list.head = b;
-            ++list.count;
-            return;
-        }
-    }
-    deallocate_slow(block, bytes);
 }
 
 }  // namespace bedlam::detail

@@ -15,7 +15,9 @@
 // or a scheduling choice. Sanitizer builds bypass it so that ASan still sees every use after free.
 #pragma once
 
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <new>
 
 namespace bedlam::detail {
@@ -35,10 +37,102 @@ inline constexpr std::size_t pool_class_bytes = 16;
 inline constexpr std::size_t pool_max_bytes = 2048;
 
 #if BEDLAM_BLOCK_POOL
+namespace pool_internal {
+
+inline constexpr std::size_t class_count = pool_max_bytes / pool_class_bytes;
+/// Bytes one thread may keep free per size class before it passes a batch to the depot.
+inline constexpr std::size_t cap_bytes = 256 * 1024;
+
+/// A free block. The first block of a batch in the depot also links the next batch.
+struct FreeBlock {
+    FreeBlock* next;
+    FreeBlock* next_batch;
+};
+
+struct FreeList {
+    FreeBlock* head = nullptr;
+    std::uint32_t count = 0;
+};
+
+/// The part of a thread's newest chunk of a class not yet handed out: blocks are cut from it one
+/// at a time, so that a chunk's pages are touched only as its blocks are used.
+struct Fresh {
+    char* next = nullptr;
+    char* end = nullptr;
+};
+
+/// One thread's free lists. Constant-initialised with a trivial destructor, so reaching it costs
+/// no per-access initialisation check (nor, declared constinit, a call to a wrapper from other
+/// files); a second thread-local object, made the first time the thread takes memory, passes
+/// what it holds to the depot when the thread ends (block_pool.cpp).
+struct ThreadPool {
+    std::array<FreeList, class_count> lists;
+    std::array<Fresh, class_count> fresh;
+    bool cleanup_armed;
+    bool ended;  // The thread is ending: freed blocks go straight to the depot.
+};
+
+extern constinit thread_local ThreadPool pool;  // per-thread, not a decision: which block it gets
+
+constexpr std::size_t block_bytes(std::size_t c) noexcept { return (c + 1) * pool_class_bytes; }
+
+constexpr std::size_t class_of(std::size_t bytes) noexcept {
+    return (bytes + pool_class_bytes - 1) / pool_class_bytes - 1;
+}
+
+/// Blocks a thread may keep free, by class.
+inline constexpr std::array<std::uint32_t, class_count> caps = [] {
+    std::array<std::uint32_t, class_count> out{};
+    for (std::size_t c = 0; c < class_count; ++c) {
+        out[c] = static_cast<std::uint32_t>(cap_bytes / block_bytes(c));
+    }
+    return out;
+}();
+
+// Out of line: an empty list, a full one, a size out of range, a thread starting or ending.
+[[gnu::noinline]] void* allocate_slow(std::size_t bytes);
+[[gnu::noinline]] void deallocate_slow(void* block, std::size_t bytes) noexcept;
+
+}  // namespace pool_internal
+
+// The common case inline: at most call sites `bytes` is a constant (a frame's, an envelope's), so
+// the size class and its cap fold away and a block costs a few loads and stores.
+
 /// A block of at least `bytes`; throws std::bad_alloc like operator new.
-void* pool_allocate(std::size_t bytes);
+inline void* pool_allocate(std::size_t bytes) {
+    using namespace pool_internal;
+    if (bytes - 1 < pool_max_bytes) {  // 1..pool_max_bytes; 0 wraps around.
+        FreeList& list = pool.lists[class_of(bytes)];
+        if (FreeBlock* b = list.head; b != nullptr) {
+            list.head = b->next;
+            --list.count;
+            return b;
+        }
+    }
+    return allocate_slow(bytes);
+}
+
 /// Returns a block from pool_allocate(bytes), with the same `bytes`.
-void pool_deallocate(void* block, std::size_t bytes) noexcept;
+inline void pool_deallocate(void* block, std::size_t bytes) noexcept {
+    using namespace pool_internal;
+    if (block == nullptr) {
+        return;
+    }
+    if (bytes - 1 < pool_max_bytes) {
+        const std::size_t c = class_of(bytes);
+        FreeList& list = pool.lists[c];
+        // Before the thread's clean-up is armed (or once it has run), and at the cap, where a
+        // batch spills: the slow path.
+        if (list.count < caps[c] && pool.cleanup_armed) {
+            auto* b = static_cast<FreeBlock*>(block);
+            b->next = list.head;
+            list.head = b;
+            ++list.count;
+            return;
+        }
+    }
+    deallocate_slow(block, bytes);
+}
 #else
 inline void* pool_allocate(std::size_t bytes) { return ::operator new(bytes); }
 inline void pool_deallocate(void* block, std::size_t /*bytes*/) noexcept {
