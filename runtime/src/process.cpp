@@ -561,7 +561,12 @@ void Self::unlink(Pid pid) const {
 }
 
 void Self::unlink_flush(Pid pid) const {
-    unlink(pid);
+    Runtime& rt = runtime();
+    if (rt.single_threaded() || rt.tracing() || rt.interposer() != nullptr) {
+        unlink(pid);  // The simulator's trace keeps the unlink signal and its drop.
+    } else {
+        proc_->links().links.erase(pid.id);
+    }
     proc_->flush_exit(pid);
 }
 
@@ -599,21 +604,41 @@ MonitorRef Self::monitor(Pid pid) const {
     return ref;
 }
 
-MonitorRef Self::monitor_exit(Pid pid, const ExitReason& reason) const {
+MonitorRef Self::monitor_exit(Pid pid, const ExitReason& reason, bool* ended) const {
     Runtime& rt = runtime();
     const Pid me = this->pid();
+    if (ended != nullptr) {
+        *ended = false;
+    }
     // One push needs a multi-threaded runtime with nothing that sees each signal on its own way.
     if (pid == me || rt.single_threaded() || rt.tracing() || rt.interposer() != nullptr) {
         const MonitorRef ref = monitor(pid);
         exit(pid, reason);
         return ref;
     }
+    detail::Envelope* exit_signal = detail::make_exit(rt, me, reason, detail::ExitVia::exit2);
     detail::ProcLinks& links = proc_->links();
+    if (ended != nullptr && !reason.is_normal()) {
+        if (detail::Proc* target = rt.claim_sleeping(pid, exit_signal); target != nullptr) {
+            if (!target->trap_exit() && rt.run_claimed(target)) {
+                *ended = true;  // Its exit signal ended it, a reason other than normal.
+                return MonitorRef{};
+            }
+            // It traps exits: the monitor goes in after the exit signal, which no one can tell
+            // apart, as it takes both before it runs again.
+            const MonitorRef ref = rt.new_ref(links.last_monitor_ref);
+            links.last_monitor_ref = ref.id;
+            links.monitors_out.assign(ref.id, pid);
+            target->inbox().push(detail::make_signal(rt, detail::SignalKind::monitor, me, ref.id));
+            rt.run_claimed(target);
+            return ref;
+        }
+    }
     const MonitorRef ref = rt.new_ref(links.last_monitor_ref);
     links.last_monitor_ref = ref.id;
     links.monitors_out.assign(ref.id, pid);
     if (!rt.push_pair(pid, detail::make_signal(rt, detail::SignalKind::monitor, me, ref.id),
-                      detail::make_exit(rt, me, reason, detail::ExitVia::exit2))) {
+                      exit_signal)) {
         rt.push(me, detail::make_down(rt, ref, pid, ExitReason::noproc()));  // §2.1, as monitor()
     }
     return ref;

@@ -228,8 +228,8 @@ StartResult SupervisorServer::end_start(Self self, ChildIt it,
 // EXIT the child sent (unlink_flush). The link stays until the child is dead, so a supervisor
 // killed while it waits (a fault can strike at any suspension) still takes the child with it.
 // A child that does not trap exits is usually down by the time the exit signal is sent (a
-// threaded scheduler ends it within this step): then the stop completes here, with no wait and
-// no coroutine frame.
+// threaded scheduler ends it within this step, and then needs no monitor): then the stop
+// completes here, with no wait and no coroutine frame.
 Async<void> SupervisorServer::shut_down(Self self, ChildIt it) {
     const Pid pid = it->pid;
     if (!pid.valid()) {
@@ -237,8 +237,14 @@ Async<void> SupervisorServer::shut_down(Self self, ChildIt it) {
     }
     set_pid(it, Pid{});
     const Shutdown how = it->spec.shutdown();
+    bool ended = false;
     const MonitorRef ref = self.monitor_exit(
-        pid, how.kind == Shutdown::Kind::brutal_kill ? ExitReason::kill() : ExitReason::shutdown());
+        pid, how.kind == Shutdown::Kind::brutal_kill ? ExitReason::kill() : ExitReason::shutdown(),
+        &ended);
+    if (ended) {
+        self.unlink_flush(pid);  // Dead within the call, its EXIT (if still linked) in.
+        return Async<void>::ready();
+    }
     auto down_now = self.receive(
         when([ref](const DownMsg& d) { return d.ref == ref; }, [](const DownMsg& /*d*/) {}));
     if (down_now.ready_now()) {

@@ -502,6 +502,33 @@ bool ThreadScheduler::push_concurrent_pair(Pid to, detail::Envelope* first,
     return false;
 }
 
+// A supervisor stopping a child that sleeps and does not trap exits: the exit signal wakes it and
+// this step runs it to its end (run_nested), so the stop needs no monitor and no DOWN. Claimed
+// only when it can be run here, so that a claimed process that does not trap exits always is.
+detail::Proc* ThreadScheduler::claim_sleeping_concurrent(Pid to, detail::Envelope* e) {
+    Worker* w = current();
+    if (!can_nest(w)) {
+        return nullptr;
+    }
+    detail::Proc* proc = lookup(to);
+    if (proc == nullptr || proc == detail::current_proc) {
+        return nullptr;
+    }
+    if (w->outbox.hot) {
+        flush_outbox(*w);  // In order after what this step sent before.
+    }
+    return proc->inbox().push_if_asleep(e) ? proc : nullptr;
+}
+
+bool ThreadScheduler::run_claimed(detail::Proc* proc) {
+    if (!proc->trap_exit()) {
+        run_nested(*current(), proc);  // claim_sleeping checked can_nest; nothing has run since.
+        return true;
+    }
+    schedule(proc);
+    return false;
+}
+
 std::uint64_t ThreadScheduler::new_ref_after(std::uint64_t floor) noexcept {
     Worker* w = current();
     if (w == nullptr) {

@@ -1484,6 +1484,41 @@ TEST_P(Signals, MonitorExitIsMonitorThenExit) {
                                 "ignoring later", "tough killed", "gone noproc"}));
 }
 
+Process stop_child_root(Self self, Probe* probe) {
+    // A supervisor's stop of a linked child (§3.6): monitor and exit, or, where the scheduler
+    // ends the child within the call, neither a monitor nor a DOWN. Either way the child ends
+    // with the same reason, and unlink_flush leaves nothing behind.
+    self.trap_exit(true);
+    for (const bool trap : {false, true}) {
+        const Pid child = self.spawn_link(puppet, self.pid(), trap);
+        co_await wait_ready(self, child);
+        bool ended = false;
+        const MonitorRef ref = self.monitor_exit(child, ExitReason::shutdown(), &ended);
+        if (trap) {
+            co_await self.receive(when([child](const Forwarded& m) { return m.by == child; },
+                                       [](const Forwarded&) {}));
+            self.send(child, Stop{});
+        }
+        if (ended) {
+            const std::optional<ExitMsg> exit = co_await self.receive_for<ExitMsg>(Duration::zero());
+            probe->note("end " + (exit ? exit->reason.to_string() : std::string("without EXIT")));
+        } else {
+            probe->note("end " + (co_await wait_down(self, ref)).reason.to_string());
+        }
+        probe->note("alive " + yes_no(self.is_alive(child)));
+        self.unlink_flush(child);
+        const bool exit_left = (co_await self.receive_for<ExitMsg>(Duration::zero())).has_value();
+        const bool down_left = (co_await self.receive_for<DownMsg>(Duration::zero())).has_value();
+        probe->note("left " + yes_no(exit_left || down_left));
+    }
+}
+
+TEST_P(Signals, MonitorExitThatEndsAtOnceLeavesWhatMonitorThenExitLeaves) {
+    run(stop_child_root);
+    EXPECT_EQ(events(), (Events{"end shutdown", "alive no", "left no", "end normal", "alive no",
+                                "left no"}));
+}
+
 Process killed_in_async_target(Self self, Pid parent) {
     self.send(parent, Ready{self.pid()});
     co_await receive_sum(self, 1000);  // Never gets the numbers.

@@ -384,6 +384,63 @@ TEST(ThreadNesting, WhatANestedStepSendsItsRunnerComesAfterWhatItSentBefore) {
     EXPECT_EQ(seen.order, (std::vector<int>{1, 2, 3}));
 }
 
+struct EndedSeen {
+    std::vector<std::string> notes;
+};
+
+Process ended_stopper(Self self, EndedSeen* seen) {
+    self.trap_exit(true);
+    auto note = [seen](std::string s) { seen->notes.push_back(std::move(s)); };
+    // Asleep and not trapping: it ends within the call, with no monitor; its EXIT is in.
+    const Pid plain = self.spawn_opt(SpawnOptions{.link = true}, blocker, self.pid(), false).first;
+    co_await self.receive<Ready>();
+    bool ended = false;
+    MonitorRef ref = self.monitor_exit(plain, ExitReason::shutdown(), &ended);
+    const std::optional<ExitMsg> exit = co_await self.receive_for<ExitMsg>(Duration::zero());
+    note("plain ended " + std::string(ended ? "yes" : "no") + " ref " +
+         (ref.valid() ? "set" : "none") + " alive " + (self.is_alive(plain) ? "yes" : "no") +
+         " exit " + (exit ? exit->reason.to_string() : "none"));
+    self.unlink_flush(plain);
+    // Trapping: not ended; the monitor, pushed after the exit signal, still reports its end.
+    const Pid trapping = self.spawn(blocker, self.pid(), true);
+    co_await self.receive<Ready>();
+    ref = self.monitor_exit(trapping, ExitReason::shutdown(), &ended);
+    const int from_me = (co_await self.receive<Hello>()).from;
+    self.exit(trapping, ExitReason::kill());
+    const DownMsg down = co_await self.receive(
+        when([ref](const DownMsg& d) { return d.ref == ref; }, [](DownMsg d) { return d; }));
+    note("trapping ended " + std::string(ended ? "yes" : "no") + " exit from me " +
+         std::to_string(from_me) + " down " + down.reason.to_string());
+    // `normal` does not end a process that does not trap: monitored as monitor_exit is.
+    const Pid lives = self.spawn(blocker, self.pid(), false);
+    co_await self.receive<Ready>();
+    ref = self.monitor_exit(lives, ExitReason::normal(), &ended);
+    const bool alive = self.is_alive(lives);
+    self.exit(lives, ExitReason::kill());
+    const DownMsg later = co_await self.receive(
+        when([ref](const DownMsg& d) { return d.ref == ref; }, [](DownMsg d) { return d; }));
+    note("normal ended " + std::string(ended ? "yes" : "no") + " alive " + (alive ? "yes" : "no") +
+         " down " + later.reason.to_string());
+    // No DOWN ever came for the first: nothing else is left in the mailbox.
+    note("left " + std::string((co_await self.receive_for<DownMsg>(50ms)) ? "down" : "nothing"));
+}
+
+// Self::monitor_exit(pid, reason, &ended): a sleeping process that does not trap exits is ended
+// within the call (run inside the caller's step, as any waking exit signal would), so the stop
+// needs no monitor and no DOWN; any other is monitored as by monitor then exit.
+TEST(ThreadNesting, MonitorExitEndsASleepingUntrappedProcessWithinTheCall) {
+    ThreadScheduler sched(ThreadConfig{.workers = 1});
+    EndedSeen seen;
+    sched.spawn(ended_stopper, &seen);
+    ASSERT_TRUE(sched.run_until_idle_for(30s));
+    EXPECT_EQ(seen.notes,
+              (std::vector<std::string>{
+                  "plain ended yes ref none alive no exit shutdown",
+                  "trapping ended no exit from me 1 down killed",
+                  "normal ended no alive yes down killed", "left nothing"}));
+    EXPECT_EQ(sched.process_count(), 0U);
+}
+
 TEST(ThreadTimers, WorkerCountIsChecked) {
     EXPECT_THROW(ThreadScheduler(ThreadConfig{.workers = 255}), std::invalid_argument);
     ThreadScheduler most(ThreadConfig{.workers = 1});

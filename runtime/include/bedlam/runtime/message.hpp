@@ -328,6 +328,26 @@ public:
         }
     }
 
+    /// Pushes `e`, which must not be quiet, only if the owner sleeps: true then, and the caller
+    /// has woken it (it owns the owner's next step, and sees what its last step wrote). False,
+    /// with nothing pushed, if the owner is running, queued or closed.
+    bool push_if_asleep(Envelope* e) noexcept {
+        BEDLAM_ASSERT(!quiet(e));
+        std::uintptr_t old = bits(head_.load(std::memory_order_relaxed));
+        for (;;) {
+            if ((old & blocked_bit) == 0) {
+                return false;
+            }
+            e->next = list_of(old);
+            Envelope* expected = from_bits(old);
+            if (head_.compare_exchange_weak(expected, e, std::memory_order_acq_rel,
+                                            std::memory_order_relaxed)) {
+                return true;
+            }
+            old = bits(expected);
+        }
+    }
+
     /// Takes every pending envelope, oldest first. Owner only, while running.
     Envelope* take_all() noexcept {
         Envelope* e = head_.exchange(nullptr, std::memory_order_acquire);

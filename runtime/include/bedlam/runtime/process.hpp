@@ -808,7 +808,9 @@ public:
     void unlink(Pid pid) const;
     /// unlink(pid), then drops one `{'EXIT', pid, _}` already in the mailbox, without a receive:
     /// OTP's supervisor's unlink_flush once a DOWN from `pid` is in. Only the mailbox is looked
-    /// at, so use it after taking a signal `pid` sent after its EXIT (its DOWN).
+    /// at, so use it after taking a signal `pid` sent after its EXIT (its DOWN). `pid` is dead,
+    /// so a threaded scheduler with no trace and no interposer sends it no unlink signal (it
+    /// would be dropped unseen).
     void unlink_flush(Pid pid) const;
     /// Sets trap_exit and returns the previous value.
     bool trap_exit(bool on) const noexcept { return proc_->set_trap_exit(on); }
@@ -821,7 +823,16 @@ public:
     /// monitor(pid), then exit(pid, reason): what a supervisor does to stop a child (§3.6). The
     /// same signals in the same order; a threaded scheduler pushes the two with one
     /// compare-and-swap.
-    MonitorRef monitor_exit(Pid pid, const ExitReason& reason) const;
+    MonitorRef monitor_exit(Pid pid, const ExitReason& reason) const {
+        return monitor_exit(pid, reason, nullptr);
+    }
+    /// The same, except that a process that ends within this call needs no monitor: then
+    /// `*ended` is set, the reference returned is invalid, `pid` is dead and its EXIT to this
+    /// process, if they were linked, is in the mailbox. A threaded scheduler ends so a process
+    /// that sleeps and does not trap exits, given any reason but `normal`, by running it within
+    /// this step, as it does after any exit signal that wakes such a process; no one can tell a
+    /// DOWN was skipped, as no one but the caller would have seen it.
+    MonitorRef monitor_exit(Pid pid, const ExitReason& reason, bool* ended) const;
     /// Removes a monitor. Returns true, or with `info`, whether the monitor was still active.
     bool demonitor(MonitorRef ref, DemonitorOptions options = {}) const;
     [[nodiscard]] bool is_alive(Pid pid) const;

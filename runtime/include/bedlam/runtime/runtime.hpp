@@ -135,6 +135,21 @@ public:
         BEDLAM_ASSERT(!single_threaded_ && trace_ == nullptr && interposer() == nullptr);
         return push_concurrent_pair(to, first, second);
     }
+    /// On a multi-threaded runtime that neither traces nor has an interposer (the caller
+    /// checks): pushes the exit signal `e` to `to` only if `to` sleeps and the running step
+    /// could run it at once. Returns `to` then, woken and not scheduled: the caller may push
+    /// more to it (it cannot run yet) and must then pass it to run_claimed. nullptr, with
+    /// nothing pushed, otherwise (then `e` is still the caller's).
+    detail::Proc* claim_sleeping(Pid to, detail::Envelope* e) {
+        BEDLAM_ASSERT(!single_threaded_ && trace_ == nullptr && interposer() == nullptr);
+        return claim_sleeping_concurrent(to, e);
+    }
+    /// Runs a process claim_sleeping returned within the running step if it does not trap exits
+    /// (true: it has taken its exit signal), else schedules it (false).
+    virtual bool run_claimed(detail::Proc* proc) {
+        schedule(proc);
+        return false;
+    }
     /// A reference unique within the run. The simulator numbers them in order; a threaded
     /// scheduler hands each worker a block, so that a reference costs no shared atomic.
     MonitorRef new_ref() noexcept {
@@ -222,6 +237,10 @@ protected:
         }
         push_concurrent(to, second);
         return true;
+    }
+    /// claim_sleeping(): a runtime that cannot run another process within a step claims none.
+    virtual detail::Proc* claim_sleeping_concurrent(Pid /*to*/, detail::Envelope* /*e*/) {
+        return nullptr;
     }
     /// new_ref() on a multi-threaded runtime: a reference greater than `floor`. The default takes
     /// the next from the run's counter.

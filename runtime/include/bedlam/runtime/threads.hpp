@@ -88,6 +88,7 @@ public:
     std::optional<Ticks> cancel_timer(TimerRef ref) override;
     void drop_timer(TimerRef ref) override;
     void remove(detail::Proc* proc) override;
+    bool run_claimed(detail::Proc* proc) override;
 
 protected:
     detail::Proc* acquire(Pid pid) override;
@@ -100,6 +101,7 @@ protected:
     void interposer_changed() noexcept override;
     bool push_concurrent(Pid to, detail::Envelope* e) override;
     bool push_concurrent_pair(Pid to, detail::Envelope* first, detail::Envelope* second) override;
+    detail::Proc* claim_sleeping_concurrent(Pid to, detail::Envelope* e) override;
     std::uint64_t new_ref_after(std::uint64_t floor) noexcept override;
     void flush_sends() override;
 
