@@ -170,6 +170,43 @@ Async<void> server_loop(Self self, Server& impl, Pid parent, ServerAction action
     }
 }
 
+namespace {
+// The innermost StartHandoff open on this thread: a start waiting, within its spawn, for the
+// child that runs inside its step.
+thread_local StartHandoff* open_handoff = nullptr;  // per-thread, not a decision: threads only
+}  // namespace
+
+StartHandoff::StartHandoff(Self self, MonitorRef ack, const StartOptions& options,
+                           bool eager) noexcept {
+    Runtime& rt = self.runtime();
+    if (!eager || !options.link || !self.trapping_exits() || rt.single_threaded() ||
+        rt.tracing() || rt.interposer() != nullptr) {
+        return;
+    }
+    ack_ = ack.id;
+    outer_ = open_handoff;
+    open_handoff = this;
+    open_ = true;
+}
+
+StartHandoff::~StartHandoff() {
+    if (open_) {
+        open_handoff = outer_;
+    }
+}
+
+// Not inline: called from a coroutine, which must not keep one thread's address of
+// open_handoff across a suspension.
+[[gnu::noinline]] bool hand_back_start(MonitorRef ack, Pid child) noexcept {
+    StartHandoff* start = open_handoff;
+    if (start == nullptr || start->ack_ != ack.id) {
+        return false;
+    }
+    start->ack_ = 0;
+    start->started_ = child;
+    return true;
+}
+
 std::optional<StartResult> started_now(Self self, MonitorRef ack, const StartOptions& options) {
     // As await_start: a linked starter that traps exits watches through the link, and then an
     // ok ack is all there is to take (its EXIT, if the child dies later, is a plain message).

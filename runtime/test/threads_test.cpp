@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "bedlam/runtime.hpp"
+#include "bedlam/runtime/server.hpp"
+#include "test_support.hpp"
 
 namespace bedlam {
 namespace {
@@ -439,6 +441,72 @@ TEST(ThreadNesting, MonitorExitEndsASleepingUntrappedProcessWithinTheCall) {
                   "trapping ended no exit from me 1 down killed",
                   "normal ended no alive yes down killed", "left nothing"}));
     EXPECT_EQ(sched.process_count(), 0U);
+}
+
+Process handoff_prober(Self self, std::vector<std::string>* notes) {
+    auto yes = [](bool b) { return std::string(b ? "yes" : "no"); };
+    self.trap_exit(true);
+    Runtime& rt = self.runtime();
+    const MonitorRef ack = rt.new_ref();
+    const MonitorRef other = rt.new_ref();
+    const Pid child = self.pid();  // Any pid will do: the handoff only carries it.
+    {
+        const detail::StartHandoff start(self, ack, StartOptions{}, true);
+        notes->push_back("other " + yes(detail::hand_back_start(other, child)));
+        {
+            // An init that starts a server of its own: only the innermost start is open.
+            const MonitorRef inner_ack = rt.new_ref();
+            const detail::StartHandoff inner(self, inner_ack, StartOptions{}, true);
+            notes->push_back("outer within inner " + yes(detail::hand_back_start(ack, child)));
+            notes->push_back("inner " + yes(detail::hand_back_start(inner_ack, child)));
+        }
+        const bool own = detail::hand_back_start(ack, child);
+        notes->push_back("own " + yes(own) + " started " + yes(start.started() == child));
+        notes->push_back("twice " + yes(detail::hand_back_start(ack, child)));
+    }
+    notes->push_back("closed " + yes(detail::hand_back_start(ack, child)));
+    // Starts that take no handoff: not eager (a start time-out), unlinked, or a starter that does
+    // not trap exits (they must see the child's death another way).
+    const MonitorRef lazy = rt.new_ref();
+    {
+        const detail::StartHandoff start(self, lazy, StartOptions{}, false);
+        notes->push_back("lazy " + yes(detail::hand_back_start(lazy, child)));
+    }
+    const MonitorRef unlinked = rt.new_ref();
+    {
+        StartOptions start_only;
+        start_only.link = false;
+        const detail::StartHandoff start(self, unlinked, start_only, true);
+        notes->push_back("unlinked " + yes(detail::hand_back_start(unlinked, child)));
+    }
+    self.trap_exit(false);
+    const MonitorRef untrapping = rt.new_ref();
+    {
+        const detail::StartHandoff start(self, untrapping, StartOptions{}, true);
+        notes->push_back("untrapping " + yes(detail::hand_back_start(untrapping, child)));
+    }
+    co_return;
+}
+
+// A start whose child's init succeeds within the spawn (a supervisor's child run inside the
+// supervisor's step) takes the child's ok in place of an InitAck message: only its own, only
+// while open, only the innermost, and only where no one else could see the message.
+TEST(ThreadStart, AStartTakesItsOwnChildsOkInPlaceOfTheMessage) {
+    ThreadScheduler sched(ThreadConfig{.workers = 1});
+    std::vector<std::string> notes;
+    sched.spawn(handoff_prober, &notes);
+    ASSERT_TRUE(sched.run_until_idle_for(30s));
+    EXPECT_EQ(notes, (std::vector<std::string>{"other no", "outer within inner no", "inner yes",
+                                               "own yes started yes", "twice no", "closed no",
+                                               "lazy no", "unlinked no", "untrapping no"}));
+    // The simulator's trace keeps every InitAck: no start is ever open there.
+    std::unique_ptr<Runtime> sim = test::make_runtime(test::kSimulators[0]);
+    std::vector<std::string> sim_notes;
+    sim->spawn(handoff_prober, &sim_notes);
+    sim->run_until_idle();
+    EXPECT_EQ(sim_notes, (std::vector<std::string>{"other no", "outer within inner no", "inner no",
+                                                   "own no started no", "twice no", "closed no",
+                                                   "lazy no", "unlinked no", "untrapping no"}));
 }
 
 TEST(ThreadTimers, WorkerCountIsChecked) {

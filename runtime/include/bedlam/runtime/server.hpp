@@ -285,6 +285,35 @@ struct ServerName {
     std::shared_ptr<const ViaName> via;
 };
 
+/// A start whose child's init may succeed within the spawn itself: a threaded scheduler running
+/// the eagerly spawned child inside the starter's step (a supervisor starting a child). Open
+/// from construction to destruction around the spawn, on this thread, it takes the child's ok
+/// in place of an InitAck message, which no one but the starter would see: a linked starter
+/// that traps exits (it learns of the child's death from the link) on a runtime that neither
+/// traces nor has an interposer. Opened starts nest (an init that starts servers of its own).
+class StartHandoff {
+public:
+    StartHandoff(Self self, MonitorRef ack, const StartOptions& options, bool eager) noexcept;
+    ~StartHandoff();
+    StartHandoff(const StartHandoff&) = delete;
+    StartHandoff& operator=(const StartHandoff&) = delete;
+
+    /// The child, if its init succeeded and handed back its ok (hand_back_start).
+    [[nodiscard]] Pid started() const noexcept { return started_; }
+
+private:
+    std::uint64_t ack_ = 0;  // 0: closed, or taken.
+    Pid started_{};
+    StartHandoff* outer_ = nullptr;
+    bool open_ = false;
+
+    friend bool hand_back_start(MonitorRef ack, Pid child) noexcept;
+};
+
+/// A server's init succeeded: hands `child` to the start waiting for `ack` if that start is open
+/// on this thread (true); else the child sends its InitAck (false).
+bool hand_back_start(MonitorRef ack, Pid child) noexcept;
+
 template <typename Impl, typename... Args>
 Process server_body(Self self, Pid parent, MonitorRef ack, std::unique_ptr<ServerName> naming,
                     Args... args) {
@@ -316,7 +345,9 @@ Process server_body(Self self, Pid parent, MonitorRef ack, std::unique_ptr<Serve
     }
     switch (init.kind) {
         case InitResult::Kind::ok:
-            self.send(parent, InitAck{ack, StartResult{StartResult::Kind::ok, self.pid(), {}}});
+            if (!hand_back_start(ack, self.pid())) {
+                self.send(parent, InitAck{ack, StartResult{StartResult::Kind::ok, self.pid(), {}}});
+            }
             co_await server_loop(self, impl, parent, std::move(init.action));
             co_return;
         case InitResult::Kind::ignore:
@@ -364,9 +395,16 @@ Async<StartResult> spawn_server(Self self, StartOptions options, Args... args) {
         naming = std::make_unique<ServerName>(
             ServerName{std::move(options.name), std::move(options.via)});
     }
-    const Pid child = self.spawn_opt(spawn, &server_body<Impl, Args...>, self.pid(), ack,
-                                     std::move(naming), std::move(args)...)
-                          .first;
+    Pid child;
+    {
+        const StartHandoff handoff(self, ack, options, spawn.eager);
+        child = self.spawn_opt(spawn, &server_body<Impl, Args...>, self.pid(), ack,
+                               std::move(naming), std::move(args)...)
+                    .first;
+        if (handoff.started().valid()) {
+            return Async<StartResult>::ready(StartResult{StartResult::Kind::ok, child, {}});
+        }
+    }
     if (std::optional<StartResult> started = started_now(self, ack, options); started) {
         return Async<StartResult>::ready(std::move(*started));
     }
